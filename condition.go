@@ -1,0 +1,568 @@
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Expressions are rewritten before expr compiles them so that they follow
+// Panther's field semantics: every field access goes through fnGet (nil for
+// anything missing, case-insensitive fallback), every predicate that expr
+// would reject on nil goes through a nil-safe function, and every boolean
+// position goes through fnBool so that nil counts as false.
+const (
+	fnGet      = "__get"
+	fnBool     = "__bool"
+	fnLess     = "__lt"
+	fnMore     = "__gt"
+	fnLessEq   = "__le"
+	fnMoreEq   = "__ge"
+	fnContains = "__contains"
+	fnStarts   = "__startsWith"
+	fnEnds     = "__endsWith"
+	fnMatchRe  = "__matchRe"
+	fnMatches  = "__matches"
+	fnIn       = "__in"
+	fnInSet    = "__inSet"
+	fnLen      = "__len"
+	fnList     = "__list"
+	fnSlice    = "__slice"
+)
+
+// exprKind says what an expression must produce.
+type exprKind uint8
+
+const (
+	kindBool  exprKind = iota // a condition: boolean, nil counts as false
+	kindValue                 // an output, title placeholder or group-by value
+)
+
+// program is one compiled expression. It is immutable and shared by every
+// rule that uses the same source, so it is safe for concurrent use; the VM
+// that runs it comes from a pool.
+type program struct {
+	source string
+	kind   exprKind
+	prog   *vm.Program
+}
+
+var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
+
+// run evaluates the program against env, the event's field map.
+func (p *program) run(env map[string]any) (any, error) {
+	m := vmPool.Get().(*vm.VM)
+	out, err := m.Run(p.prog, env)
+	vmPool.Put(m)
+	return out, err
+}
+
+// runBool evaluates a condition.
+func (p *program) runBool(env map[string]any) (bool, error) {
+	out, err := p.run(env)
+	if err != nil {
+		return false, err
+	}
+	b, _ := out.(bool)
+	return b, nil
+}
+
+// cacheKey identifies a compiled program: the same source compiled for the
+// same purpose with the same functions is compiled once per process.
+type cacheKey struct {
+	source string
+	kind   exprKind
+	funcs  *Functions
+}
+
+// programCache is never evicted: rules are a finite set, and a program is a
+// few kilobytes.
+var programCache sync.Map // cacheKey -> *cacheEntry
+
+type cacheEntry struct {
+	once sync.Once
+	prog *program
+	err  *exprError
+}
+
+// compileCached compiles source once per process for each kind and set of
+// functions. Concurrent callers of the same key wait for the first.
+func compileCached(source string, kind exprKind, funcs *Functions) (*program, *exprError) {
+	key := cacheKey{source: source, kind: kind, funcs: funcs}
+	v, _ := programCache.LoadOrStore(key, new(cacheEntry))
+	e := v.(*cacheEntry)
+	e.once.Do(func() {
+		e.prog, e.err = compileExpr(source, kind, funcs)
+	})
+	return e.prog, e.err
+}
+
+// exprError is a compile error within one expression, before it is given
+// its rule and part.
+type exprError struct {
+	Line, Column int // 1-based; 0 when unknown
+	Msg          string
+	Snippet      string
+	Err          error
+}
+
+func newExprError(err error, source string) *exprError {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		fe = fe.Bind(file.NewSource(source))
+		return &exprError{Line: fe.Line, Column: fe.Column + 1, Msg: fe.Message, Snippet: fe.Snippet, Err: err}
+	}
+	return &exprError{Msg: err.Error(), Err: err}
+}
+
+func errorAt(node ast.Node, source, format string, args ...any) *exprError {
+	fe := &file.Error{Location: node.Location(), Message: fmt.Sprintf(format, args...)}
+	return newExprError(fe, source)
+}
+
+// MaxNodes is the largest expression, in syntax tree nodes, that a rule may
+// use. Larger expressions are compile errors.
+const MaxNodes = 10000
+
+func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exprError) {
+	config := conf.CreateNew()
+	config.MaxNodes = MaxNodes
+	for _, op := range builtinOptions {
+		op(config)
+	}
+	if funcs != nil {
+		for _, op := range funcs.options {
+			op(config)
+		}
+	}
+	config.Check()
+	// Every field access is rewritten into a call, so an identifier left
+	// unknown is a misspelt function or variable: a compile error.
+	config.Strict = true
+
+	tree, err := parser.ParseWithConfig(source, config)
+	if err != nil {
+		return nil, newExprError(err, source)
+	}
+	rw := rewriter{config: config, funcs: funcs}
+	tree.Node = rw.rewrite(tree.Node)
+	if rw.err != nil {
+		return nil, newExprError(rw.err, source)
+	}
+	root := call(tree.Node.Location(), fnBool, tree.Node)
+	if kind == kindBool {
+		tree.Node = root
+	}
+	if _, err := checker.Check(tree, config); err != nil {
+		return nil, newExprError(err, source)
+	}
+	if e := checkBoolPositions(tree.Node, source); e != nil {
+		return nil, e
+	}
+	if kind == kindBool {
+		// A condition whose type is known must be boolean; one whose type
+		// depends on the event is checked when it runs.
+		if t := root.Arguments[0].Type(); t.Kind() == reflect.Bool {
+			tree.Node = root.Arguments[0]
+		} else if t.Kind() != reflect.Interface {
+			return nil, errorAt(root.Arguments[0], source, "condition must be boolean, not %s", t)
+		}
+	}
+	if err := optimizer.Optimize(&tree.Node, config); err != nil {
+		return nil, newExprError(err, source)
+	}
+	prog, err := compiler.Compile(tree, config)
+	if err != nil {
+		return nil, newExprError(err, source)
+	}
+	return &program{source: source, kind: kind, prog: prog}, nil
+}
+
+// at formats where an error is, with a caret under it.
+func (e *exprError) at(source string) string {
+	if e.Line == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d:%d)", e.Line, e.Column) + snippet(source, e.Line, e.Column)
+}
+
+// checkBoolPositions rejects at compile time a boolean position (an operand
+// of && or !, a ternary's condition, a predicate) whose type is known and
+// is not boolean.
+func checkBoolPositions(root ast.Node, source string) *exprError {
+	var found *exprError
+	ast.Find(root, func(n ast.Node) bool {
+		c, ok := n.(*ast.CallNode)
+		if !ok || found != nil {
+			return false
+		}
+		if id, ok := c.Callee.(*ast.IdentifierNode); !ok || id.Value != fnBool || len(c.Arguments) != 1 {
+			return false
+		}
+		t := c.Arguments[0].Type()
+		if t.Kind() != reflect.Bool && t.Kind() != reflect.Interface {
+			found = errorAt(c.Arguments[0], source, "expected a boolean, got %s", t)
+			return true
+		}
+		return false
+	})
+	return found
+}
+
+// call builds a call of one of the internal functions at loc.
+func call(loc file.Location, name string, args ...ast.Node) *ast.CallNode {
+	callee := &ast.IdentifierNode{Value: name}
+	callee.SetLocation(loc)
+	n := &ast.CallNode{Callee: callee, Arguments: args}
+	n.SetLocation(loc)
+	return n
+}
+
+func str(loc file.Location, s string) ast.Node {
+	n := &ast.StringNode{Value: s}
+	n.SetLocation(loc)
+	return n
+}
+
+func constant(loc file.Location, v any) ast.Node {
+	n := &ast.ConstantNode{Value: v}
+	n.SetLocation(loc)
+	return n
+}
+
+// closureBuiltins take a collection as their first argument; nil counts as
+// an empty list.
+var closureBuiltins = map[string]bool{
+	"all": true, "none": true, "any": true, "one": true, "filter": true, "map": true,
+	"count": true, "sum": true, "find": true, "findIndex": true, "findLast": true,
+	"findLastIndex": true, "groupBy": true, "sortBy": true, "reduce": true,
+}
+
+// boolPredicates are the closure builtins whose predicate is a condition.
+var boolPredicates = map[string]bool{
+	"all": true, "none": true, "any": true, "one": true, "filter": true, "count": true,
+	"find": true, "findIndex": true, "findLast": true, "findLastIndex": true,
+}
+
+// rewriter turns a parsed expression into one with Panther's semantics.
+type rewriter struct {
+	config   *conf.Config
+	funcs    *Functions
+	vars     []string // names declared by let, innermost last
+	inlining []string // definitions being inlined, to catch cycles
+	err      error
+}
+
+// inline replaces a call of a definition with the definition's expression,
+// located at the call.
+func (rw *rewriter) inline(name, source string, loc file.Location) ast.Node {
+	for _, d := range rw.inlining {
+		if d == name {
+			rw.err = &file.Error{Location: loc, Message: fmt.Sprintf("definition %s uses itself (%s)", name, strings.Join(append(rw.inlining, name), " -> "))}
+			return nil
+		}
+	}
+	tree, err := parser.ParseWithConfig(source, rw.config)
+	if err != nil {
+		rw.err = &file.Error{Location: loc, Message: fmt.Sprintf("definition %s: %v", name, err)}
+		return nil
+	}
+	ast.Find(tree.Node, func(n ast.Node) bool {
+		n.SetLocation(loc)
+		return false
+	})
+	// A definition sees the event, not the variables of the expression
+	// that calls it.
+	saved := rw.vars
+	rw.vars = nil
+	rw.inlining = append(rw.inlining, name)
+	n := rw.rewrite(tree.Node)
+	rw.inlining = rw.inlining[:len(rw.inlining)-1]
+	rw.vars = saved
+	return n
+}
+
+func (rw *rewriter) isVar(name string) bool {
+	for i := len(rw.vars) - 1; i >= 0; i-- {
+		if rw.vars[i] == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (rw *rewriter) rewrite(n ast.Node) ast.Node {
+	if rw.err != nil || n == nil {
+		return n
+	}
+	loc := n.Location()
+	switch n := n.(type) {
+	case *ast.IdentifierNode:
+		if n.Value == "$env" || rw.isVar(n.Value) {
+			return n
+		}
+		if _, ok := rw.config.Functions[n.Value]; ok {
+			return n
+		}
+		env := &ast.IdentifierNode{Value: "$env"}
+		env.SetLocation(loc)
+		return call(loc, fnGet, env, str(loc, n.Value))
+
+	case *ast.MemberNode:
+		n.Node = rw.rewrite(n.Node)
+		n.Property = rw.rewrite(n.Property)
+		if n.Method {
+			return n
+		}
+		return call(loc, fnGet, n.Node, n.Property)
+
+	case *ast.ChainNode:
+		n.Node = rw.rewrite(n.Node)
+		// Every member access is nil-safe already; the chain has nothing
+		// left to short-circuit.
+		return n.Node
+
+	case *ast.SliceNode:
+		n.Node = rw.rewrite(n.Node)
+		from, to := n.From, n.To
+		if from == nil {
+			from = &ast.NilNode{}
+			from.SetLocation(loc)
+		}
+		if to == nil {
+			to = &ast.NilNode{}
+			to.SetLocation(loc)
+		}
+		return call(loc, fnSlice, n.Node, rw.rewrite(from), rw.rewrite(to))
+
+	case *ast.UnaryNode:
+		n.Node = rw.rewrite(n.Node)
+		if n.Operator == "!" || n.Operator == "not" {
+			n.Node = rw.boolean(n.Node)
+		}
+		return n
+
+	case *ast.BinaryNode:
+		n.Left = rw.rewrite(n.Left)
+		n.Right = rw.rewrite(n.Right)
+		switch n.Operator {
+		case "&&", "||", "and", "or":
+			n.Left = rw.boolean(n.Left)
+			n.Right = rw.boolean(n.Right)
+			return n
+		case "<":
+			return call(loc, fnLess, n.Left, n.Right)
+		case ">":
+			return call(loc, fnMore, n.Left, n.Right)
+		case "<=":
+			return call(loc, fnLessEq, n.Left, n.Right)
+		case ">=":
+			return call(loc, fnMoreEq, n.Left, n.Right)
+		case "contains":
+			return call(loc, fnContains, n.Left, n.Right)
+		case "startsWith":
+			return call(loc, fnStarts, n.Left, n.Right)
+		case "endsWith":
+			return call(loc, fnEnds, n.Left, n.Right)
+		case "matches":
+			if s, ok := n.Right.(*ast.StringNode); ok {
+				re, err := compileRegexp(s.Value)
+				if err != nil {
+					rw.err = &file.Error{Location: s.Location(), Message: err.Error()}
+					return n
+				}
+				return call(loc, fnMatchRe, n.Left, constant(s.Location(), re))
+			}
+			return call(loc, fnMatches, n.Left, n.Right)
+		case "in":
+			if list, ok := literalList(n.Right); ok {
+				return call(loc, fnInSet, n.Left, constant(n.Right.Location(), newValueSet(list)))
+			}
+			return call(loc, fnIn, n.Left, n.Right)
+		}
+		return n
+
+	case *ast.ConditionalNode:
+		n.Cond = rw.boolean(rw.rewrite(n.Cond))
+		n.Exp1 = rw.rewrite(n.Exp1)
+		n.Exp2 = rw.rewrite(n.Exp2)
+		return n
+
+	case *ast.BuiltinNode:
+		for i := range n.Arguments {
+			n.Arguments[i] = rw.rewrite(n.Arguments[i])
+		}
+		if closureBuiltins[n.Name] && len(n.Arguments) > 0 {
+			n.Arguments[0] = call(n.Arguments[0].Location(), fnList, n.Arguments[0])
+			if boolPredicates[n.Name] && len(n.Arguments) > 1 {
+				if p, ok := n.Arguments[1].(*ast.PredicateNode); ok {
+					p.Node = rw.boolean(p.Node)
+				}
+			}
+		}
+		if n.Name == "len" && len(n.Arguments) == 1 {
+			return call(loc, fnLen, n.Arguments[0])
+		}
+		return n
+
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && len(n.Arguments) == 0 {
+			if source, ok := rw.funcs.definition(id.Value); ok {
+				return rw.inline(id.Value, source, loc)
+			}
+		}
+		if _, ok := n.Callee.(*ast.IdentifierNode); !ok {
+			n.Callee = rw.rewrite(n.Callee)
+		}
+		for i := range n.Arguments {
+			n.Arguments[i] = rw.rewrite(n.Arguments[i])
+		}
+		return n
+
+	case *ast.PredicateNode:
+		n.Node = rw.rewrite(n.Node)
+		return n
+
+	case *ast.VariableDeclaratorNode:
+		n.Value = rw.rewrite(n.Value)
+		rw.vars = append(rw.vars, n.Name)
+		n.Expr = rw.rewrite(n.Expr)
+		rw.vars = rw.vars[:len(rw.vars)-1]
+		return n
+
+	case *ast.SequenceNode:
+		for i := range n.Nodes {
+			n.Nodes[i] = rw.rewrite(n.Nodes[i])
+		}
+		return n
+
+	case *ast.ArrayNode:
+		for i := range n.Nodes {
+			n.Nodes[i] = rw.rewrite(n.Nodes[i])
+		}
+		return n
+
+	case *ast.MapNode:
+		for i := range n.Pairs {
+			n.Pairs[i] = rw.rewrite(n.Pairs[i])
+		}
+		return n
+
+	case *ast.PairNode:
+		n.Value = rw.rewrite(n.Value)
+		return n
+	}
+	return n
+}
+
+// boolean wraps n so that nil counts as false, unless n is boolean already.
+func (rw *rewriter) boolean(n ast.Node) ast.Node {
+	if isBoolean(n) {
+		return n
+	}
+	return call(n.Location(), fnBool, n)
+}
+
+func isBoolean(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.BoolNode:
+		return true
+	case *ast.UnaryNode:
+		return n.Operator == "!" || n.Operator == "not"
+	case *ast.BinaryNode:
+		switch n.Operator {
+		case "&&", "||", "and", "or", "==", "!=":
+			return true
+		}
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok {
+			switch id.Value {
+			case fnBool, fnLess, fnMore, fnLessEq, fnMoreEq, fnContains, fnStarts, fnEnds,
+				fnMatchRe, fnMatches, fnIn, fnInSet:
+				return true
+			}
+		}
+	case *ast.BuiltinNode:
+		switch n.Name {
+		case "all", "any", "none", "one":
+			return true
+		}
+	}
+	return false
+}
+
+// builtinOptions registers the internal functions with their signatures,
+// so that the checker knows which of them return booleans.
+var builtinOptions = []expr.Option{
+	expr.Function(fnGet, rtGet, new(func(any, any) any)),
+	expr.Function(fnBool, rtBool, new(func(any) bool)),
+	expr.Function(fnLess, rtLess, new(func(any, any) bool)),
+	expr.Function(fnMore, rtMore, new(func(any, any) bool)),
+	expr.Function(fnLessEq, rtLessEq, new(func(any, any) bool)),
+	expr.Function(fnMoreEq, rtMoreEq, new(func(any, any) bool)),
+	expr.Function(fnContains, rtContains, new(func(any, any) bool)),
+	expr.Function(fnStarts, rtStartsWith, new(func(any, any) bool)),
+	expr.Function(fnEnds, rtEndsWith, new(func(any, any) bool)),
+	expr.Function(fnMatchRe, rtMatchRe, new(func(any, any) bool)),
+	expr.Function(fnMatches, rtMatches, new(func(any, any) bool)),
+	expr.Function(fnIn, rtIn, new(func(any, any) bool)),
+	expr.Function(fnInSet, rtInSet, new(func(any, any) bool)),
+	expr.Function(fnLen, rtLen, new(func(any) int)),
+	expr.Function(fnList, rtList, new(func(any) []any)),
+	expr.Function(fnSlice, rtSlice, new(func(any, any, any) any)),
+}
+
+// literalList returns the values of an array literal whose elements are all
+// literals.
+func literalList(n ast.Node) ([]any, bool) {
+	arr, ok := n.(*ast.ArrayNode)
+	if !ok {
+		return nil, false
+	}
+	list := make([]any, 0, len(arr.Nodes))
+	for _, e := range arr.Nodes {
+		v, ok := literal(e)
+		if !ok {
+			return nil, false
+		}
+		list = append(list, v)
+	}
+	return list, true
+}
+
+func literal(n ast.Node) (any, bool) {
+	switch n := n.(type) {
+	case *ast.StringNode:
+		return n.Value, true
+	case *ast.IntegerNode:
+		return n.Value, true
+	case *ast.FloatNode:
+		return n.Value, true
+	case *ast.BoolNode:
+		return n.Value, true
+	case *ast.NilNode:
+		return nil, true
+	case *ast.UnaryNode:
+		if n.Operator == "-" {
+			switch v := n.Node.(type) {
+			case *ast.IntegerNode:
+				return -v.Value, true
+			case *ast.FloatNode:
+				return -v.Value, true
+			}
+		}
+	}
+	return nil, false
+}

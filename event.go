@@ -1,0 +1,296 @@
+package detect
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	jsoniter "github.com/json-iterator/go"
+)
+
+// MaxDepth is the deepest nesting of objects and arrays that an event may
+// have. Deeper events are rejected with an error instead of being decoded.
+const MaxDepth = 512
+
+// jsonAPI decodes events. Numbers are read as text and converted by
+// readNumber so that whole numbers keep their exact int value.
+var jsonAPI = jsoniter.Config{UseNumber: true}.Froze()
+
+// Event is one decoded security event, ready to be evaluated by many rules
+// without decoding it again. Build one with ParseEvent or NewEvent.
+// An Event is never modified by detect and is safe for concurrent use.
+type Event struct {
+	fields map[string]any
+}
+
+// NewEvent wraps an already decoded event. The map is used as it is, not
+// copied; the caller must not modify it while rules evaluate it.
+func NewEvent(fields map[string]any) *Event {
+	return &Event{fields: fields}
+}
+
+// ParseEvent decodes one JSON object into an Event. Whole numbers become int
+// (float64 when they do not fit in int64), other numbers float64. Anything
+// that is not a single JSON object (an array, a scalar, null, invalid or
+// trailing text) is an error.
+func ParseEvent(data []byte) (*Event, error) {
+	m, err := decodeObject(data)
+	if err != nil {
+		return nil, err
+	}
+	return &Event{fields: m}, nil
+}
+
+// Map returns the event's fields. The map must not be modified.
+func (e *Event) Map() map[string]any { return e.fields }
+
+// Get returns the value of a top-level field, following the same rules as
+// expressions: an exact name wins, otherwise a case-insensitive match, and a
+// missing field is nil.
+func (e *Event) Get(name string) any { return lookup(e.fields, name) }
+
+// ErrNilEvent is returned when an event is nil.
+var ErrNilEvent = errors.New("detect: event is nil")
+
+// eventMap turns any of the accepted event forms into the map that
+// expressions read.
+func eventMap(event any) (map[string]any, error) {
+	switch ev := event.(type) {
+	case nil:
+		return nil, ErrNilEvent
+	case *Event:
+		if ev == nil {
+			return nil, ErrNilEvent
+		}
+		return ev.fields, nil
+	case map[string]any:
+		if ev == nil {
+			return nil, ErrNilEvent
+		}
+		return ev, nil
+	case []byte:
+		return decodeObject(ev)
+	case json.RawMessage:
+		return decodeObject(ev)
+	case string:
+		return decodeObject([]byte(ev))
+	}
+	v := reflect.ValueOf(event)
+	if (v.Kind() == reflect.Pointer || v.Kind() == reflect.Map) && v.IsNil() {
+		return nil, ErrNilEvent
+	}
+	// Structs and other maps are read through their JSON form, so that
+	// field names follow their json tags exactly as a logged event would.
+	data, err := jsonAPI.Marshal(event)
+	if err != nil {
+		return nil, fmt.Errorf("detect: event of type %T: %w", event, err)
+	}
+	return decodeObject(data)
+}
+
+// SyntaxError reports an event that is not a JSON object.
+type SyntaxError struct {
+	Offset int64  // byte offset in the input where the problem was found, -1 if unknown
+	Msg    string // what is wrong
+}
+
+func (e *SyntaxError) Error() string {
+	if e.Offset < 0 {
+		return "detect: invalid event: " + e.Msg
+	}
+	return fmt.Sprintf("detect: invalid event at byte %d: %s", e.Offset, e.Msg)
+}
+
+func decodeObject(data []byte) (map[string]any, error) {
+	it := jsonAPI.BorrowIterator(data)
+	defer jsonAPI.ReturnIterator(it)
+	switch next := it.WhatIsNext(); next {
+	case jsoniter.ObjectValue:
+	case jsoniter.InvalidValue:
+		if len(strings.TrimSpace(string(data))) == 0 {
+			return nil, &SyntaxError{Offset: 0, Msg: "empty input"}
+		}
+		return nil, iterError(it.Error, "not JSON")
+	default:
+		return nil, &SyntaxError{Offset: 0, Msg: "a JSON " + kindName(next) + " is not an object"}
+	}
+	d := decoder{it: it}
+	m := d.object(0)
+	if d.err != nil {
+		return nil, d.err
+	}
+	if it.Error != nil && it.Error != io.EOF {
+		return nil, iterError(it.Error, "")
+	}
+	// Anything but white space after the object is an error, as in
+	// encoding/json.
+	if it.WhatIsNext() != jsoniter.InvalidValue || (it.Error != nil && it.Error != io.EOF) {
+		return nil, &SyntaxError{Offset: -1, Msg: "text after the JSON object"}
+	}
+	return m, nil
+}
+
+func kindName(t jsoniter.ValueType) string {
+	switch t {
+	case jsoniter.StringValue:
+		return "string"
+	case jsoniter.NumberValue:
+		return "number"
+	case jsoniter.NilValue:
+		return "null"
+	case jsoniter.BoolValue:
+		return "boolean"
+	case jsoniter.ArrayValue:
+		return "array"
+	case jsoniter.ObjectValue:
+		return "object"
+	}
+	return "invalid value"
+}
+
+var iterOffset = regexp.MustCompile(`, error found in #(\d+) byte`)
+
+// iterError turns json-iterator's error into a SyntaxError: its message
+// without the dump of the input that it appends (attacker-controlled text),
+// and the offset that the dump names.
+func iterError(err error, fallback string) *SyntaxError {
+	if err == nil || err == io.EOF {
+		return &SyntaxError{Offset: -1, Msg: fallback}
+	}
+	msg := err.Error()
+	off := int64(-1)
+	if m := iterOffset.FindStringSubmatchIndex(msg); m != nil {
+		off, _ = strconv.ParseInt(msg[m[2]:m[3]], 10, 64)
+		msg = msg[:m[0]]
+	}
+	return &SyntaxError{Offset: off, Msg: msg}
+}
+
+type decoder struct {
+	it  *jsoniter.Iterator
+	err error
+}
+
+func (d *decoder) fail(msg string) {
+	if d.err == nil {
+		d.err = &SyntaxError{Offset: -1, Msg: msg}
+	}
+}
+
+func (d *decoder) value(depth int) any {
+	if d.err != nil {
+		return nil
+	}
+	it := d.it
+	switch it.WhatIsNext() {
+	case jsoniter.StringValue:
+		return it.ReadString()
+	case jsoniter.NumberValue:
+		n := it.ReadNumber()
+		if it.Error != nil && it.Error != io.EOF {
+			return nil
+		}
+		v, err := readNumber(string(n))
+		if err != nil {
+			d.fail(err.Error())
+		}
+		return v
+	case jsoniter.NilValue:
+		it.ReadNil()
+		return nil
+	case jsoniter.BoolValue:
+		return it.ReadBool()
+	case jsoniter.ArrayValue:
+		if depth >= MaxDepth {
+			d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
+			return nil
+		}
+		list := make([]any, 0, 4)
+		it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
+			list = append(list, d.value(depth+1))
+			return d.err == nil && (it.Error == nil || it.Error == io.EOF)
+		})
+		return list
+	case jsoniter.ObjectValue:
+		if depth >= MaxDepth {
+			d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
+			return nil
+		}
+		return d.object(depth + 1)
+	default:
+		d.fail("invalid value")
+		return nil
+	}
+}
+
+func (d *decoder) object(depth int) map[string]any {
+	m := make(map[string]any, 8)
+	d.it.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
+		m[key] = d.value(depth)
+		return d.err == nil && (it.Error == nil || it.Error == io.EOF)
+	})
+	if d.err == nil && d.it.Error != nil && d.it.Error != io.EOF {
+		d.err = iterError(d.it.Error, "")
+	}
+	return m
+}
+
+// readNumber converts a JSON number: whole numbers within int64 are int,
+// everything else float64.
+func readNumber(s string) (any, error) {
+	if !strings.ContainsAny(s, ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return int(i), nil
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			// Out of float64 range: keep it as infinity, like a parser
+			// that saturates, rather than losing the event.
+			if strings.HasPrefix(s, "-") {
+				return math.Inf(-1), nil
+			}
+			return math.Inf(1), nil
+		}
+		return nil, fmt.Errorf("invalid number %q", s)
+	}
+	return f, nil
+}
+
+// lookup reads a field of an object: an exact key wins; otherwise the
+// case-insensitive matches are considered and the first in byte order wins,
+// so that the result does not depend on map iteration order.
+func lookup(m map[string]any, name string) any {
+	if v, ok := m[name]; ok {
+		return v
+	}
+	var best string
+	found := false
+	for k := range m {
+		if len(k) == len(name) || !isASCII(k) || !isASCII(name) {
+			if strings.EqualFold(k, name) && (!found || k < best) {
+				best, found = k, true
+			}
+		}
+	}
+	if !found {
+		return nil
+	}
+	return m[best]
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,587 @@
+package detect
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	jsoniter "github.com/json-iterator/go"
+)
+
+// MaxDedupLength is the longest dedup string or title, in characters;
+// longer ones are cut, as Panther does.
+const MaxDedupLength = 1000
+
+// Severity is how urgent an alert is. The zero value is SeverityInfo.
+type Severity uint8
+
+// The severities, in increasing order.
+const (
+	SeverityInfo Severity = iota
+	SeverityLow
+	SeverityMedium
+	SeverityHigh
+	SeverityCritical
+)
+
+var severityNames = [...]string{"INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
+
+// String returns the severity in upper case, as alerts carry it: "INFO",
+// "LOW", "MEDIUM", "HIGH" or "CRITICAL".
+func (s Severity) String() string {
+	if s.valid() {
+		return severityNames[s]
+	}
+	return "Severity(" + strconv.Itoa(int(s)) + ")"
+}
+
+func (s Severity) valid() bool { return int(s) < len(severityNames) }
+
+// ParseSeverity reads a severity name in any letter case ("Medium",
+// "HIGH"); "INFORMATIONAL" is accepted for Info, as Wiz and others name it.
+func ParseSeverity(name string) (Severity, error) {
+	up := strings.ToUpper(strings.TrimSpace(name))
+	if up == "INFORMATIONAL" {
+		return SeverityInfo, nil
+	}
+	for i, n := range severityNames {
+		if n == up {
+			return Severity(i), nil
+		}
+	}
+	return 0, fmt.Errorf("detect: unknown severity %q (want Info, Low, Medium, High or Critical)", name)
+}
+
+// MarshalText encodes the severity as its upper-case name.
+func (s Severity) MarshalText() ([]byte, error) {
+	if !s.valid() {
+		return nil, fmt.Errorf("detect: invalid severity %d", int(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText decodes a severity name in any letter case.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Output is one computed output of an alert.
+type Output struct {
+	Name  string
+	Value any
+}
+
+// Outputs are an alert's output values, in the order the rule declares
+// them. They encode to JSON as an object with the keys in that order.
+type Outputs []Output
+
+// Get returns the value of the output named name, and whether it exists.
+func (o Outputs) Get(name string) (any, bool) {
+	for _, f := range o {
+		if f.Name == name {
+			return f.Value, true
+		}
+	}
+	return nil, false
+}
+
+// Map returns the outputs as a map.
+func (o Outputs) Map() map[string]any {
+	m := make(map[string]any, len(o))
+	for _, f := range o {
+		m[f.Name] = f.Value
+	}
+	return m
+}
+
+// MarshalJSON encodes the outputs as a JSON object in declaration order.
+func (o Outputs) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, f := range o {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		k, err := renderJSON.Marshal(f.Name)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(k)
+		buf.WriteByte(':')
+		v, err := marshalValue(f.Value)
+		if err != nil {
+			return nil, fmt.Errorf("detect: output %s: %w", f.Name, err)
+		}
+		buf.Write(v)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// Match is what one matching event contributes to an alert.
+type Match struct {
+	Rule        *Rule
+	Title       string
+	Dedup       string
+	Severity    Severity
+	Outputs     Outputs
+	Description string // the rule's, or its AlertDescription rendered
+	Reference   string
+	Runbook     string
+}
+
+// Outputs returns the rule's output values for event, computed whether or
+// not the event matches. Missing data gives nil values, never errors; an
+// expression that fails returns an *EvalError.
+func (r *Rule) Outputs(event any) (map[string]any, error) {
+	c, env, err := r.prepare(event)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.outputs(c, env)
+	if err != nil {
+		return nil, err
+	}
+	return out.Map(), nil
+}
+
+// AlertTitle returns the alert title for event: the rule's Title template
+// rendered, else its DisplayName, else its ID.
+func (r *Rule) AlertTitle(event any) (string, error) {
+	c, env, err := r.prepare(event)
+	if err != nil {
+		return "", err
+	}
+	return r.title(c, env)
+}
+
+// Dedup returns the dedup string for event (see Rule.GroupBy).
+func (r *Rule) Dedup(event any) (string, error) {
+	c, env, err := r.prepare(event)
+	if err != nil {
+		return "", err
+	}
+	title, err := r.title(c, env)
+	if err != nil {
+		return "", err
+	}
+	return r.dedup(c, env, title)
+}
+
+// AlertSeverity returns the severity of an alert for event: that of the
+// first DynamicSeverity whose condition holds, else the rule's.
+func (r *Rule) AlertSeverity(event any) (Severity, error) {
+	c, env, err := r.prepare(event)
+	if err != nil {
+		return 0, err
+	}
+	return r.severity(c, env)
+}
+
+func (r *Rule) prepare(event any) (*compiledRule, map[string]any, error) {
+	c, err := r.compiled()
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := eventMap(event)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, env, nil
+}
+
+func (r *Rule) alertFields(c *compiledRule, env map[string]any) (*Match, error) {
+	m := &Match{Rule: r, Description: r.Description, Reference: r.Reference, Runbook: r.Runbook}
+	var err error
+	if m.Title, err = r.title(c, env); err != nil {
+		return nil, err
+	}
+	if m.Dedup, err = r.dedup(c, env, m.Title); err != nil {
+		return nil, err
+	}
+	if m.Severity, err = r.severity(c, env); err != nil {
+		return nil, err
+	}
+	if m.Outputs, err = r.outputs(c, env); err != nil {
+		return nil, err
+	}
+	for _, t := range []struct {
+		part string
+		tpl  *template
+		dst  *string
+	}{
+		{"description", c.description, &m.Description},
+		{"reference", c.reference, &m.Reference},
+		{"runbook", c.runbook, &m.Runbook},
+	} {
+		if t.tpl == nil {
+			continue
+		}
+		s, err := t.tpl.render(env)
+		if err != nil {
+			return nil, r.evalError(t.part, t.tpl.source, err)
+		}
+		if s != "" {
+			*t.dst = s
+		}
+	}
+	return m, nil
+}
+
+func (r *Rule) outputs(c *compiledRule, env map[string]any) (Outputs, error) {
+	out := make(Outputs, 0, len(c.fields))
+	for _, f := range c.fields {
+		v, err := f.prog.run(env)
+		if err != nil {
+			return nil, r.evalError("output "+f.name, f.prog.source, err)
+		}
+		out = append(out, Output{Name: f.name, Value: v})
+	}
+	return out, nil
+}
+
+// defaultTitle is Panther's title when a rule has no title function.
+func (r *Rule) defaultTitle() string {
+	if r.DisplayName != "" {
+		return r.DisplayName
+	}
+	return r.ID
+}
+
+func (r *Rule) title(c *compiledRule, env map[string]any) (string, error) {
+	if c.title == nil {
+		return truncate(r.defaultTitle()), nil
+	}
+	s, err := c.title.render(env)
+	if err != nil {
+		return "", r.evalError("title", c.title.source, err)
+	}
+	if s == "" {
+		return truncate(r.defaultTitle()), nil
+	}
+	return truncate(s), nil
+}
+
+func (r *Rule) dedup(c *compiledRule, env map[string]any, title string) (string, error) {
+	if len(c.groupBy) > 0 {
+		parts := make([]string, len(c.groupBy))
+		empty := true
+		for i, p := range c.groupBy {
+			v, err := p.run(env)
+			if err != nil {
+				return "", r.evalError(groupByPart(i, len(c.groupBy)), p.source, err)
+			}
+			parts[i] = render(v)
+			empty = empty && parts[i] == ""
+		}
+		if !empty {
+			return truncate(strings.Join(parts, ":")), nil
+		}
+	}
+	if c.title != nil && title != "" {
+		return title, nil
+	}
+	return truncate("defaultDedupString:" + r.ID), nil
+}
+
+func groupByPart(i, n int) string {
+	if n > 1 {
+		return fmt.Sprintf("group by %d", i+1)
+	}
+	return "group by"
+}
+
+func (r *Rule) severity(c *compiledRule, env map[string]any) (Severity, error) {
+	for i, s := range c.severities {
+		ok, err := s.cond.runBool(env)
+		if err != nil {
+			return 0, r.evalError(fmt.Sprintf("dynamic severity %d", i+1), s.cond.source, err)
+		}
+		if ok {
+			return s.to, nil
+		}
+	}
+	return r.Severity, nil
+}
+
+// truncate cuts s to MaxDedupLength characters.
+func truncate(s string) string {
+	if len(s) <= MaxDedupLength {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == MaxDedupLength {
+			return s[:i]
+		}
+		n++
+	}
+	return s
+}
+
+var renderJSON = jsoniter.Config{SortMapKeys: true, EscapeHTML: false}.Froze()
+
+// render formats a value the way title placeholders and group-by values
+// show it: strings as they are, whole numbers without exponent, other
+// numbers in shortest form, nil as nothing, lists and maps as compact JSON.
+func render(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case float64:
+		return formatFloat(x)
+	case []byte:
+		return string(x)
+	}
+	if f, ok := toFloat(v); ok {
+		return formatFloat(f)
+	}
+	if s, ok := v.(fmt.Stringer); ok {
+		return s.String()
+	}
+	b, err := marshalValue(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+func formatFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case f == math.Trunc(f) && math.Abs(f) < 1e21:
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// marshalValue encodes an expression value as compact JSON. Numbers that
+// JSON cannot hold (NaN, infinities) become strings rather than failing.
+func marshalValue(v any) ([]byte, error) {
+	return renderJSON.Marshal(jsonSafe(v))
+}
+
+func jsonSafe(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return formatFloat(x)
+		}
+	case []any:
+		var out []any
+		for i, e := range x {
+			s := jsonSafe(e)
+			if out == nil && !sameValue(s, e) {
+				out = append(make([]any, 0, len(x)), x[:i]...)
+			}
+			if out != nil {
+				out = append(out, s)
+			}
+		}
+		if out != nil {
+			return out
+		}
+	case map[string]any:
+		var out map[string]any
+		for k, e := range x {
+			s := jsonSafe(e)
+			if out == nil && !sameValue(s, e) {
+				out = make(map[string]any, len(x))
+				for k2, e2 := range x {
+					out[k2] = e2
+				}
+			}
+			if out != nil {
+				out[k] = s
+			}
+		}
+		if out != nil {
+			return out
+		}
+	}
+	return v
+}
+
+// sameValue reports whether jsonSafe left e unchanged; only floats and
+// containers can change, and containers change only through their floats.
+func sameValue(s, e any) bool {
+	switch s.(type) {
+	case string:
+		_, wasString := e.(string)
+		return wasString
+	}
+	return true
+}
+
+// template is a compiled title-like template: text with {expression}
+// placeholders, "{{" and "}}" standing for literal braces.
+type template struct {
+	source string
+	parts  []templatePart
+}
+
+type templatePart struct {
+	text string
+	prog *program // nil for literal text
+}
+
+func (t *template) render(env map[string]any) (string, error) {
+	if len(t.parts) == 1 && t.parts[0].prog == nil {
+		return t.parts[0].text, nil
+	}
+	var b strings.Builder
+	for _, p := range t.parts {
+		if p.prog == nil {
+			b.WriteString(p.text)
+			continue
+		}
+		v, err := p.prog.run(env)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(render(v))
+	}
+	return b.String(), nil
+}
+
+// compileTemplate parses and compiles a template; an empty source gives a
+// nil template.
+func (r *Rule) compileTemplate(part, source string, funcs *Functions) (*template, error) {
+	if source == "" {
+		return nil, nil
+	}
+	t := &template{source: source}
+	var text strings.Builder
+	flush := func() {
+		if text.Len() > 0 {
+			t.parts = append(t.parts, templatePart{text: text.String()})
+			text.Reset()
+		}
+	}
+	for i := 0; i < len(source); {
+		c := source[i]
+		switch {
+		case c == '{' && i+1 < len(source) && source[i+1] == '{':
+			text.WriteByte('{')
+			i += 2
+		case c == '}' && i+1 < len(source) && source[i+1] == '}':
+			text.WriteByte('}')
+			i += 2
+		case c == '}':
+			return nil, templateError(r.ID, part, source, i, `unmatched "}" (write "}}" for a literal brace)`)
+		case c == '{':
+			end, ok := placeholderEnd(source, i+1)
+			if !ok {
+				return nil, templateError(r.ID, part, source, i, `unclosed "{" (write "{{" for a literal brace)`)
+			}
+			inner := source[i+1 : end]
+			if strings.TrimSpace(inner) == "" {
+				return nil, templateError(r.ID, part, source, i, "empty placeholder {}")
+			}
+			p, e := compileCached(inner, kindValue, funcs)
+			if e != nil {
+				ce := e.forRule(r.ID, part, source)
+				ce.shift(source, i+1, inner)
+				return nil, ce
+			}
+			flush()
+			t.parts = append(t.parts, templatePart{prog: p})
+			i = end + 1
+		default:
+			text.WriteByte(c)
+			i++
+		}
+	}
+	flush()
+	if len(t.parts) == 0 {
+		t.parts = []templatePart{{text: ""}}
+	}
+	return t, nil
+}
+
+// placeholderEnd finds the "}" that closes a placeholder starting at i,
+// skipping braces inside string literals and nested maps.
+func placeholderEnd(s string, i int) (int, bool) {
+	depth := 0
+	for i < len(s) {
+		switch c := s[i]; c {
+		case '"', '\'', '`':
+			j := i + 1
+			for j < len(s) && s[j] != c {
+				if s[j] == '\\' && c != '`' {
+					j++
+				}
+				j++
+			}
+			i = j + 1
+			continue
+		case '{':
+			depth++
+		case '}':
+			if depth == 0 {
+				return i, true
+			}
+			depth--
+		}
+		i++
+	}
+	return 0, false
+}
+
+func templateError(ruleID, part, source string, offset int, msg string) *CompileError {
+	line, col := position(source, offset)
+	return &CompileError{RuleID: ruleID, Part: part, Expr: source, Line: line, Column: col, Msg: msg}
+}
+
+// position converts a byte offset in s to a 1-based line and column, the
+// column counted in characters.
+func position(s string, offset int) (line, col int) {
+	line, col = 1, 1
+	for i, r := range s {
+		if i >= offset {
+			break
+		}
+		if r == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// offsetOf converts a 1-based line and column in s into a byte offset.
+func offsetOf(s string, line, col int) int {
+	l, c := 1, 1
+	for i, r := range s {
+		if l == line && c == col {
+			return i
+		}
+		if r == '\n' {
+			l++
+			c = 1
+		} else {
+			c++
+		}
+	}
+	return len(s)
+}

@@ -1,0 +1,296 @@
+package detect
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultDedupPeriod is the dedup period of a rule that sets none, as in
+// Panther.
+const DefaultDedupPeriod = 60 * time.Minute
+
+// Rule is a detection rule: a condition over one event, and how its matches
+// become alerts. Rules are data; build them as Go values or load them from
+// Panther-style YAML files.
+//
+// Expressions are compiled on first use (or by Compile) into programs that
+// are cached process-wide: rules with the same expression share one program.
+// A Rule is safe for concurrent use by multiple goroutines. Its fields must
+// not be changed after its first use, and a used Rule must not be copied.
+type Rule struct {
+	ID          string // unique rule ID, e.g. "Wiz.Revoke.User.Sessions"
+	DisplayName string // human name; the default alert title
+	Description string
+	Runbook     string
+	Reference   string
+	// Disabled rules are loaded but never alert.
+	Disabled bool
+	// LogTypes lists the log types the rule applies to, e.g. "Wiz.Audit".
+	LogTypes []string
+	// Severity is the alert severity unless a DynamicSeverity changes it.
+	Severity Severity
+	// Reports maps a framework to its entries, e.g. "MITRE ATT&CK" to
+	// "TA0040:T1531".
+	Reports map[string][]string
+	Tags    []string
+
+	// Condition is an expression that must be true for an event to match.
+	Condition string
+
+	// Title is the alert title template: text with {expression}
+	// placeholders. Empty means DisplayName, else ID.
+	Title string
+	// GroupBy expressions form the alert's dedup string, joined with ":".
+	// Empty means the rendered title if Title is set, else
+	// "defaultDedupString:<ID>".
+	GroupBy []string
+	// Fields are the outputs an alert carries, in order.
+	Fields []Field
+	// DynamicSeverities change the severity of an alert: the first whose
+	// condition holds wins.
+	DynamicSeverities []DynamicSeverity
+	// AlertDescription, AlertReference and AlertRunbook are templates like
+	// Title that give each alert its own description, reference and runbook;
+	// empty means the rule's.
+	AlertDescription string
+	AlertReference   string
+	AlertRunbook     string
+
+	// DedupPeriod groups matches with the same dedup string into one
+	// alert; zero means DefaultDedupPeriod.
+	DedupPeriod time.Duration
+	// Threshold is how many matches a dedup group needs within its period
+	// before it becomes an alert; zero means 1.
+	Threshold int
+	// SuppressAlerts keeps the rule's matches out of alerts (Panther's
+	// CreateAlert: false); Match and Evaluate still report them.
+	SuppressAlerts bool
+
+	// Tests are the rule's unit tests, run by RunTests.
+	Tests []Test
+
+	// Extra keeps rule-file keys that do not change evaluation (Panther's
+	// SummaryAttributes, OutputIds, Status...).
+	Extra map[string]any
+
+	// Source is where the rule was loaded from, if from a file.
+	Source string
+
+	state atomic.Pointer[ruleState]
+}
+
+// Field is one output of a rule: a name and the expression that computes
+// its value.
+type Field struct {
+	Name string
+	Expr string
+}
+
+// DynamicSeverity sets an alert's severity to ChangeTo when Condition holds.
+type DynamicSeverity struct {
+	ChangeTo  Severity
+	Condition string
+}
+
+type ruleState struct {
+	funcs *Functions
+	c     *compiledRule
+	err   error
+}
+
+// compiledRule holds a rule's compiled expressions.
+type compiledRule struct {
+	condition   *program
+	title       *template
+	groupBy     []*program
+	fields      []compiledField
+	severities  []compiledSeverity
+	description *template
+	reference   *template
+	runbook     *template
+}
+
+type compiledField struct {
+	name string
+	prog *program
+}
+
+type compiledSeverity struct {
+	to   Severity
+	cond *program
+}
+
+// Option configures how a rule is compiled.
+type Option func(*options)
+
+type options struct {
+	funcs *Functions
+}
+
+// WithFunctions lets the rule's expressions call the functions in fs.
+func WithFunctions(fs *Functions) Option {
+	return func(o *options) { o.funcs = fs }
+}
+
+// Compile compiles every expression of r and returns r, or the first
+// error with the rule ID, the expression and its line:column. Compiling is
+// optional: a rule compiles itself on first use, with no custom functions.
+func Compile(r *Rule, opts ...Option) (*Rule, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	st := r.build(o.funcs)
+	r.state.Store(st)
+	if st.err != nil {
+		return nil, st.err
+	}
+	return r, nil
+}
+
+// MustCompile is like Compile but panics if the rule does not compile. It
+// simplifies safe initialization of package variables holding rules.
+func MustCompile(r *Rule, opts ...Option) *Rule {
+	c, err := Compile(r, opts...)
+	if err != nil {
+		panic(fmt.Sprintf("detect: MustCompile(%s): %v", r.ID, err))
+	}
+	return c
+}
+
+// compiled returns the rule's compiled form, compiling it on first use.
+func (r *Rule) compiled() (*compiledRule, error) {
+	st := r.state.Load()
+	if st == nil {
+		// Racing first uses compile the same cached programs; the first
+		// to store wins and the others use its result.
+		r.state.CompareAndSwap(nil, r.build(nil))
+		st = r.state.Load()
+	}
+	return st.c, st.err
+}
+
+// build compiles every expression of the rule.
+func (r *Rule) build(funcs *Functions) *ruleState {
+	c := &compiledRule{}
+	fail := func(err error) *ruleState { return &ruleState{funcs: funcs, err: err} }
+	if r.DedupPeriod < 0 {
+		return fail(&CompileError{RuleID: r.ID, Part: "dedup period", Msg: fmt.Sprintf("dedup period %v is negative", r.DedupPeriod)})
+	}
+	if r.Threshold < 0 {
+		return fail(&CompileError{RuleID: r.ID, Part: "threshold", Msg: fmt.Sprintf("threshold %d is negative", r.Threshold)})
+	}
+	if !r.Severity.valid() {
+		return fail(&CompileError{RuleID: r.ID, Part: "severity", Msg: fmt.Sprintf("invalid severity %d", int(r.Severity))})
+	}
+	var err error
+	if c.condition, err = r.compileExpr("condition", r.Condition, kindBool, funcs); err != nil {
+		return fail(err)
+	}
+	if c.title, err = r.compileTemplate("title", r.Title, funcs); err != nil {
+		return fail(err)
+	}
+	if c.description, err = r.compileTemplate("description", r.AlertDescription, funcs); err != nil {
+		return fail(err)
+	}
+	if c.reference, err = r.compileTemplate("reference", r.AlertReference, funcs); err != nil {
+		return fail(err)
+	}
+	if c.runbook, err = r.compileTemplate("runbook", r.AlertRunbook, funcs); err != nil {
+		return fail(err)
+	}
+	for i, g := range r.GroupBy {
+		part := "group by"
+		if len(r.GroupBy) > 1 {
+			part = fmt.Sprintf("group by %d", i+1)
+		}
+		p, err := r.compileExpr(part, g, kindValue, funcs)
+		if err != nil {
+			return fail(err)
+		}
+		c.groupBy = append(c.groupBy, p)
+	}
+	seen := map[string]bool{}
+	for _, f := range r.Fields {
+		if f.Name == "" {
+			return fail(&CompileError{RuleID: r.ID, Part: "output", Expr: f.Expr, Msg: "output has no name"})
+		}
+		if seen[f.Name] {
+			return fail(&CompileError{RuleID: r.ID, Part: "output " + f.Name, Expr: f.Expr, Msg: "output is defined twice"})
+		}
+		seen[f.Name] = true
+		p, err := r.compileExpr("output "+f.Name, f.Expr, kindValue, funcs)
+		if err != nil {
+			return fail(err)
+		}
+		c.fields = append(c.fields, compiledField{name: f.Name, prog: p})
+	}
+	for i, d := range r.DynamicSeverities {
+		if !d.ChangeTo.valid() {
+			return fail(&CompileError{RuleID: r.ID, Part: fmt.Sprintf("dynamic severity %d", i+1), Msg: fmt.Sprintf("invalid severity %d", int(d.ChangeTo))})
+		}
+		p, err := r.compileExpr(fmt.Sprintf("dynamic severity %d", i+1), d.Condition, kindBool, funcs)
+		if err != nil {
+			return fail(err)
+		}
+		c.severities = append(c.severities, compiledSeverity{to: d.ChangeTo, cond: p})
+	}
+	return &ruleState{funcs: funcs, c: c}
+}
+
+func (r *Rule) compileExpr(part, source string, kind exprKind, funcs *Functions) (*program, error) {
+	if source == "" {
+		return nil, &CompileError{RuleID: r.ID, Part: part, Msg: "expression is empty"}
+	}
+	p, e := compileCached(source, kind, funcs)
+	if e != nil {
+		return nil, e.forRule(r.ID, part, source)
+	}
+	return p, nil
+}
+
+// Evaluate reports whether event matches the rule's condition. The event
+// is a map[string]any, a JSON object as []byte, json.RawMessage or string,
+// an *Event, or any value that encodes to a JSON object. An event that is
+// not a JSON object returns a *SyntaxError; a condition that fails on the
+// event returns an *EvalError naming the rule.
+func (r *Rule) Evaluate(event any) (bool, error) {
+	c, err := r.compiled()
+	if err != nil {
+		return false, err
+	}
+	env, err := eventMap(event)
+	if err != nil {
+		return false, err
+	}
+	return r.match(c, env)
+}
+
+func (r *Rule) match(c *compiledRule, env map[string]any) (bool, error) {
+	ok, err := c.condition.runBool(env)
+	if err != nil {
+		return false, r.evalError("condition", c.condition.source, err)
+	}
+	return ok, nil
+}
+
+// Match evaluates the rule on event and, when it matches, computes
+// everything an alert needs from it: title, dedup string, severity,
+// outputs, and the per-alert description, reference and runbook. It
+// returns nil and no error when the event does not match.
+func (r *Rule) Match(event any) (*Match, error) {
+	c, err := r.compiled()
+	if err != nil {
+		return nil, err
+	}
+	env, err := eventMap(event)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := r.match(c, env)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return r.alertFields(c, env)
+}

@@ -1,0 +1,498 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr/vm/runtime"
+)
+
+// The functions in this file implement the nil-safe forms of expr's
+// operators that rewritten expressions call. Each follows DESIGN's rules:
+// missing data is nil, and a predicate with a nil operand is false.
+
+// get reads obj[key]: a field of an object (exact name, else
+// case-insensitive), an element of a list (negative counts from the end), or
+// nil for anything missing or of the wrong shape.
+func get(obj, key any) any {
+	switch o := obj.(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		if k, ok := key.(string); ok {
+			return lookup(o, k)
+		}
+		return nil
+	case []any:
+		i, ok := index(key, len(o))
+		if !ok {
+			return nil
+		}
+		return o[i]
+	case string:
+		// Characters of a string, as expr indexes them.
+		if _, isStr := key.(string); isStr {
+			return nil
+		}
+		r := []rune(o)
+		i, ok := index(key, len(r))
+		if !ok {
+			return nil
+		}
+		return string(r[i])
+	}
+	return getReflect(obj, key)
+}
+
+// index converts an expression index into a position in a list of n
+// elements, counting negative indexes from the end.
+func index(key any, n int) (int, bool) {
+	var i int
+	switch k := key.(type) {
+	case int:
+		i = k
+	case float64:
+		if k != math.Trunc(k) || math.Abs(k) > 1<<53 {
+			return 0, false
+		}
+		i = int(k)
+	default:
+		v := reflect.ValueOf(key)
+		if !v.CanInt() {
+			return 0, false
+		}
+		i = int(v.Int())
+	}
+	if i < 0 {
+		i += n
+	}
+	if i < 0 || i >= n {
+		return 0, false
+	}
+	return i, true
+}
+
+// getReflect handles the values that custom functions and lookup tables
+// may return: maps with string keys, slices and arrays of any type.
+func getReflect(obj, key any) any {
+	v := reflect.ValueOf(obj)
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.Map:
+		k, ok := key.(string)
+		if !ok || v.Type().Key().Kind() != reflect.String {
+			return nil
+		}
+		kv := reflect.ValueOf(k).Convert(v.Type().Key())
+		if e := v.MapIndex(kv); e.IsValid() {
+			return e.Interface()
+		}
+		var best string
+		found := false
+		iter := v.MapRange()
+		for iter.Next() {
+			name := iter.Key().String()
+			if strings.EqualFold(name, k) && (!found || name < best) {
+				best, found = name, true
+			}
+		}
+		if !found {
+			return nil
+		}
+		return v.MapIndex(reflect.ValueOf(best).Convert(v.Type().Key())).Interface()
+	case reflect.Slice, reflect.Array:
+		i, ok := index(key, v.Len())
+		if !ok {
+			return nil
+		}
+		return v.Index(i).Interface()
+	case reflect.Struct:
+		k, ok := key.(string)
+		if !ok {
+			return nil
+		}
+		f := v.FieldByNameFunc(func(name string) bool { return strings.EqualFold(name, k) })
+		if !f.IsValid() || !f.CanInterface() {
+			return nil
+		}
+		return f.Interface()
+	}
+	return nil
+}
+
+func rtGet(args ...any) (any, error) { return get(args[0], args[1]), nil }
+
+func rtBool(args ...any) (any, error) {
+	switch v := args[0].(type) {
+	case bool:
+		return v, nil
+	case nil:
+		return false, nil
+	}
+	return nil, fmt.Errorf("expected a boolean, got %s", typeName(args[0]))
+}
+
+// typeName names a value's type in the words of the expression language.
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "nil"
+	case string:
+		return "string"
+	case bool:
+		return "bool"
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return "int"
+	case float32, float64:
+		return "float"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "map"
+	}
+	return reflect.TypeOf(v).String()
+}
+
+// compare orders a and b: numbers by value, strings by bytes, times and
+// durations by time. ok is false when either is nil; an error means the two
+// cannot be ordered.
+func compare(a, b any) (c int, ok bool, err error) {
+	if a == nil || b == nil {
+		return 0, false, nil
+	}
+	switch x := a.(type) {
+	case string:
+		if y, isStr := b.(string); isStr {
+			return strings.Compare(x, y), true, nil
+		}
+	case int:
+		if y, isInt := b.(int); isInt {
+			return cmpOrdered(x, y), true, nil
+		}
+	case time.Time:
+		if y, isTime := b.(time.Time); isTime {
+			return x.Compare(y), true, nil
+		}
+	case time.Duration:
+		if y, isDur := b.(time.Duration); isDur {
+			return cmpOrdered(x, y), true, nil
+		}
+	}
+	if x, isNum := toFloat(a); isNum {
+		if y, isNum := toFloat(b); isNum {
+			if math.IsNaN(x) || math.IsNaN(y) {
+				return 0, false, nil
+			}
+			return cmpOrdered(x, y), true, nil
+		}
+	}
+	return 0, false, fmt.Errorf("cannot compare %s and %s", typeName(a), typeName(b))
+}
+
+func cmpOrdered[T int | float64 | time.Duration](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// toFloat converts any Go number to float64.
+func toFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case float64:
+		return n, true
+	case int64:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case float32:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	case uint:
+		return float64(n), true
+	case int8, int16, uint8, uint16, uint32:
+		return float64(reflect.ValueOf(n).Convert(reflect.TypeOf(0.0)).Float()), true
+	}
+	return 0, false
+}
+
+func ordering(test func(int) bool) func(args ...any) (any, error) {
+	return func(args ...any) (any, error) {
+		c, ok, err := compare(args[0], args[1])
+		if err != nil || !ok {
+			return false, err
+		}
+		return test(c), nil
+	}
+}
+
+var (
+	rtLess   = ordering(func(c int) bool { return c < 0 })
+	rtMore   = ordering(func(c int) bool { return c > 0 })
+	rtLessEq = ordering(func(c int) bool { return c <= 0 })
+	rtMoreEq = ordering(func(c int) bool { return c >= 0 })
+)
+
+// strings2 returns both operands of a string predicate; ok is false when
+// either is nil.
+func strings2(op string, args []any) (a, b string, ok bool, err error) {
+	if args[0] == nil || args[1] == nil {
+		return "", "", false, nil
+	}
+	a, okA := args[0].(string)
+	b, okB := args[1].(string)
+	if !okA || !okB {
+		return "", "", false, fmt.Errorf("%s needs strings, got %s and %s", op, typeName(args[0]), typeName(args[1]))
+	}
+	return a, b, true, nil
+}
+
+func stringPredicate(op string, test func(a, b string) bool) func(args ...any) (any, error) {
+	return func(args ...any) (any, error) {
+		a, b, ok, err := strings2(op, args)
+		if err != nil || !ok {
+			return false, err
+		}
+		return test(a, b), nil
+	}
+}
+
+var (
+	rtContains   = stringPredicate("contains", strings.Contains)
+	rtStartsWith = stringPredicate("startsWith", strings.HasPrefix)
+	rtEndsWith   = stringPredicate("endsWith", strings.HasSuffix)
+)
+
+func rtMatchRe(args ...any) (any, error) {
+	re := args[1].(*regexp.Regexp)
+	switch s := args[0].(type) {
+	case nil:
+		return false, nil
+	case string:
+		return re.MatchString(s), nil
+	}
+	return false, fmt.Errorf("matches needs a string, got %s", typeName(args[0]))
+}
+
+// regexpCache holds patterns that are not constants in the expression.
+var regexpCache sync.Map // string -> *regexp.Regexp
+
+func compileRegexp(pattern string) (*regexp.Regexp, error) {
+	if re, ok := regexpCache.Load(pattern); ok {
+		return re.(*regexp.Regexp), nil
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	regexpCache.Store(pattern, re)
+	return re, nil
+}
+
+func rtMatches(args ...any) (any, error) {
+	a, b, ok, err := strings2("matches", args)
+	if err != nil || !ok {
+		return false, err
+	}
+	re, err := compileRegexp(b)
+	if err != nil {
+		return false, err
+	}
+	return re.MatchString(a), nil
+}
+
+// rtIn tests membership: of an element in a list, or of a key in a map.
+func rtIn(args ...any) (any, error) {
+	needle, hay := args[0], args[1]
+	if needle == nil || hay == nil {
+		return false, nil
+	}
+	switch h := hay.(type) {
+	case []any:
+		for _, v := range h {
+			if runtime.Equal(needle, v) {
+				return true, nil
+			}
+		}
+		return false, nil
+	case map[string]any:
+		k, ok := needle.(string)
+		if !ok {
+			return false, nil
+		}
+		_, found := h[k]
+		return found, nil
+	}
+	v := reflect.ValueOf(hay)
+	switch v.Kind() {
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if runtime.Equal(needle, v.Index(i).Interface()) {
+				return true, nil
+			}
+		}
+		return false, nil
+	case reflect.Map:
+		k := reflect.ValueOf(needle)
+		if !k.Type().AssignableTo(v.Type().Key()) {
+			return false, nil
+		}
+		return v.MapIndex(k).IsValid(), nil
+	}
+	return false, fmt.Errorf("in needs an array or a map, got %s", typeName(hay))
+}
+
+// valueSet is a constant list on the right of `in`, indexed for lookups.
+type valueSet struct {
+	strs   map[string]struct{}
+	nums   map[float64]struct{}
+	bools  [2]bool
+	others []any // values that cannot be map keys
+}
+
+func (s *valueSet) has(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case string:
+		_, ok := s.strs[x]
+		return ok
+	case bool:
+		return s.bools[boolIndex(x)]
+	}
+	if f, ok := toFloat(v); ok {
+		_, found := s.nums[f]
+		return found
+	}
+	for _, o := range s.others {
+		if runtime.Equal(v, o) {
+			return true
+		}
+	}
+	return false
+}
+
+// newValueSet indexes a list of constants.
+func newValueSet(list []any) *valueSet {
+	s := &valueSet{strs: map[string]struct{}{}, nums: map[float64]struct{}{}}
+	for _, v := range list {
+		switch x := v.(type) {
+		case nil:
+		case string:
+			s.strs[x] = struct{}{}
+		case bool:
+			s.bools[boolIndex(x)] = true
+		case int:
+			s.nums[float64(x)] = struct{}{}
+		case float64:
+			s.nums[x] = struct{}{}
+		default:
+			s.others = append(s.others, v)
+		}
+	}
+	return s
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func rtInSet(args ...any) (any, error) {
+	return args[1].(*valueSet).has(args[0]), nil
+}
+
+var emptyList = []any{}
+
+func rtList(args ...any) (any, error) {
+	if args[0] == nil {
+		return emptyList, nil
+	}
+	return args[0], nil
+}
+
+func rtLen(args ...any) (any, error) {
+	switch v := args[0].(type) {
+	case nil:
+		return 0, nil
+	case string:
+		return len([]rune(v)), nil
+	case []any:
+		return len(v), nil
+	case map[string]any:
+		return len(v), nil
+	}
+	rv := reflect.ValueOf(args[0])
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array, reflect.Map, reflect.String:
+		return rv.Len(), nil
+	}
+	return nil, fmt.Errorf("len needs a string, an array or a map, got %s", typeName(args[0]))
+}
+
+// rtSlice is expr's a[from:to] with nil for a missing value and bounds
+// clamped to the value, as Python slices are.
+func rtSlice(args ...any) (any, error) {
+	from, to := args[1], args[2]
+	switch v := args[0].(type) {
+	case nil:
+		return nil, nil
+	case []any:
+		i, j, err := bounds(from, to, len(v))
+		if err != nil {
+			return nil, err
+		}
+		return v[i:j], nil
+	case string:
+		r := []rune(v)
+		i, j, err := bounds(from, to, len(r))
+		if err != nil {
+			return nil, err
+		}
+		return string(r[i:j]), nil
+	}
+	return nil, fmt.Errorf("cannot slice %s", typeName(args[0]))
+}
+
+func bounds(from, to any, n int) (int, int, error) {
+	clamp := func(v any, def int) (int, error) {
+		if v == nil {
+			return def, nil
+		}
+		i, ok := v.(int)
+		if !ok {
+			return 0, fmt.Errorf("slice index must be an int, got %s", typeName(v))
+		}
+		if i < 0 {
+			i += n
+		}
+		return min(max(i, 0), n), nil
+	}
+	i, err := clamp(from, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	j, err := clamp(to, n)
+	if err != nil {
+		return 0, 0, err
+	}
+	return i, max(i, j), nil
+}
