@@ -88,3 +88,8 @@ const revokeFailed = `{
   "serviceAccount": null,
   "user": {"id": "test.user@company.com", "name": "user@company.com"}
 }`
+
+// All returns every ready-made rule, ordered by rule ID.
+func All() []*detect.Rule {
+	return []*detect.Rule{WizRevokeUserSessions}
+}
