@@ -130,7 +130,7 @@ func decodeObject(data []byte) (map[string]any, error) {
 	}
 	// Anything but white space after the object is an error, as in
 	// encoding/json.
-	if it.WhatIsNext() != jsoniter.InvalidValue || (it.Error != nil && it.Error != io.EOF) {
+	if it.WhatIsNext() != jsoniter.InvalidValue || it.Error != io.EOF {
 		return nil, &SyntaxError{Offset: -1, Msg: "text after the JSON object"}
 	}
 	return m, nil

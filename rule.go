@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // DefaultDedupPeriod is the dedup period of a rule that sets none, as in
@@ -17,7 +18,9 @@ const DefaultDedupPeriod = 60 * time.Minute
 // Expressions are compiled on first use (or by Compile) into programs that
 // are cached process-wide: rules with the same expression share one program.
 // A Rule is safe for concurrent use by multiple goroutines. Its fields must
-// not be changed after its first use, and a used Rule must not be copied.
+// not be changed after its first use: a copy of a used Rule shares its
+// compiled expressions, so change the fields of a fresh Rule, or call
+// Compile again after changing them.
 type Rule struct {
 	ID          string // unique rule ID, e.g. "Wiz.Revoke.User.Sessions"
 	DisplayName string // human name; the default alert title
@@ -77,7 +80,11 @@ type Rule struct {
 	// Source is where the rule was loaded from, if from a file.
 	Source string
 
-	state atomic.Pointer[ruleState]
+	// state is the compiled rule, a *ruleState accessed atomically. It is
+	// not an atomic.Pointer so that Rule values can be copied before use
+	// (tables of rules in tests, say): a copy shares the immutable compiled
+	// state.
+	state unsafe.Pointer
 }
 
 // Field is one output of a rule: a name and the expression that computes
@@ -142,7 +149,7 @@ func Compile(r *Rule, opts ...Option) (*Rule, error) {
 		opt(&o)
 	}
 	st := r.build(o.funcs)
-	r.state.Store(st)
+	atomic.StorePointer(&r.state, unsafe.Pointer(st))
 	if st.err != nil {
 		return nil, st.err
 	}
@@ -161,12 +168,12 @@ func MustCompile(r *Rule, opts ...Option) *Rule {
 
 // compiled returns the rule's compiled form, compiling it on first use.
 func (r *Rule) compiled() (*compiledRule, error) {
-	st := r.state.Load()
+	st := (*ruleState)(atomic.LoadPointer(&r.state))
 	if st == nil {
 		// Racing first uses compile the same cached programs; the first
 		// to store wins and the others use its result.
-		r.state.CompareAndSwap(nil, r.build(nil))
-		st = r.state.Load()
+		atomic.CompareAndSwapPointer(&r.state, nil, unsafe.Pointer(r.build(nil)))
+		st = (*ruleState)(atomic.LoadPointer(&r.state))
 	}
 	return st.c, st.err
 }

@@ -1,0 +1,273 @@
+package detect
+
+import (
+	"strings"
+	"testing"
+)
+
+// semanticsEvent exercises Panther's field semantics: nested objects, mixed
+// letter case, arrays of objects, nulls and numbers.
+const semanticsEvent = `{
+  "status": "SUCCESS",
+  "action": "RevokeUserSessions",
+  "sourceIP": "12.34.56.78",
+  "user": {"id": "u1", "name": "alice@example.com", "Roles": ["admin", "dev"]},
+  "serviceAccount": null,
+  "bytes": 5368709120,
+  "ratio": 0.25,
+  "port": 443,
+  "type": "audit",
+  "Name": "upper", "name": "lower",
+  "AA": 1, "aa": 2,
+  "Zz": "first-in-byte-order-is-Zz", "zZ": "second",
+  "items": [{"Key": "a", "n": 1}, {"key": "b", "n": 2}, {"KEY": "c", "n": 3}],
+  "empty": [],
+  "text": "Hello, World",
+  "nested": {"deep": {"Deeper": {"value": "x"}}}
+}`
+
+func TestConditionSemantics(t *testing.T) {
+	tests := []struct {
+		name string
+		cond string
+		want bool
+	}{
+		{"equality", `status == "SUCCESS" && action == "RevokeUserSessions"`, true},
+		{"equality false", `status == "FAILED"`, false},
+		{"nested path", `user.name == "alice@example.com"`, true},
+		{"deep path with case fallback", `nested.DEEP.deeper.VALUE == "x"`, true},
+		{"missing field is nil", `missing == nil`, true},
+		{"missing field is not a value", `missing == "x"`, false},
+		{"field of missing object is nil", `missing.a.b.c == nil`, true},
+		{"field of null object is nil", `serviceAccount.name == nil`, true},
+		{"field of a string is nil", `status.length == nil`, true},
+		{"field of a number is nil", `port.x == nil`, true},
+		{"not equal on missing", `missing != "x"`, true},
+		{"case fallback top level", `sourceip == "12.34.56.78"`, true},
+		{"case fallback upper", `SOURCEIP == "12.34.56.78"`, true},
+		{"exact match wins over fallback", `name == "lower" && Name == "upper"`, true},
+		{"several fallbacks: first in byte order", `zz == "first-in-byte-order-is-Zz"`, true},
+		{"exact wins among duplicates", `AA == 1 && aa == 2 && Aa == 1`, true},
+		{"fallback inside arrays", `items[1].KEY == "b" && items[2].key == "c"`, true},
+		{"index out of range is nil", `items[10] == nil && items[10].key == nil`, true},
+		{"negative index", `items[-1].n == 3`, true},
+		{"ordering on nil is false", `missing > 1`, false},
+		{"ordering on nil is false (<)", `missing < 1`, false},
+		{"ordering on nil is false (<=)", `missing <= 1`, false},
+		{"ordering on nil is false (>=)", `missing >= 1`, false},
+		{"negated ordering on nil", `!(missing > 1)`, true},
+		{"ordering numbers", `port > 100 && port <= 443 && ratio < 1`, true},
+		{"int and float compare", `bytes > 5368709119.5`, true},
+		{"whole number stays exact", `bytes == 5368709120`, true},
+		{"ordering strings", `status > "A"`, true},
+		{"contains", `text contains "World"`, true},
+		{"contains on nil", `missing contains "x"`, false},
+		{"contains nil needle", `text contains missing`, false},
+		{"startsWith", `action startsWith "Revoke"`, true},
+		{"startsWith on nil", `missing startsWith "x"`, false},
+		{"endsWith", `action endsWith "Sessions"`, true},
+		{"endsWith on nil", `missing endsWith "x"`, false},
+		{"matches", `sourceIP matches "^12\\.34\\."`, true},
+		{"matches on nil", `missing matches ".*"`, false},
+		{"matches dynamic pattern", `action matches ("^" + "Revoke")`, true},
+		{"in list", `action in ["CreateUser", "RevokeUserSessions"]`, true},
+		{"in list false", `action in ["CreateUser"]`, false},
+		{"in list with nil needle", `missing in ["a", nil]`, false},
+		{"not in with nil needle", `missing not in ["a"]`, true},
+		{"in list of numbers int/float", `port in [80, 443.0]`, true},
+		{"in field list", `"admin" in user.roles`, true},
+		{"in missing list", `"admin" in missing`, false},
+		{"in map keys", `"name" in user`, true},
+		{"nil in boolean position", `missing`, false},
+		{"nil in && is false", `missing && true`, false},
+		{"nil in || is false", `missing || status == "SUCCESS"`, true},
+		{"not nil is true", `!missing`, true},
+		{"nil ternary condition", `(missing ? 1 : 2) == 2`, true},
+		{"len nil", `len(missing) == 0`, true},
+		{"len string", `len(status) == 7`, true},
+		{"any over nil", `any(missing, .x == 1)`, false},
+		{"all over nil", `all(missing, .x == 1)`, true},
+		{"none over nil", `none(missing, .x == 1)`, true},
+		{"count over nil", `count(missing, .x == 1) == 0`, true},
+		{"filter over nil", `len(filter(missing, .x == 1)) == 0`, true},
+		{"map over nil", `len(map(missing, .x)) == 0`, true},
+		{"one over nil", `one(missing, .x == 1)`, false},
+		{"any over objects with case fallback", `any(items, .KEY == "c")`, true},
+		{"predicate nil is false", `any(items, .missing)`, false},
+		{"$env field named like a builtin", `$env.type == "audit"`, true},
+		{"$env bracket", `$env["sourceIP"] == "12.34.56.78"`, true},
+		{"let variables", `let u = user; u.id == "u1"`, true},
+		{"nil coalescing", `(missing ?? "d") == "d"`, true},
+		{"empty list", `len(empty) == 0 && !any(empty, # == 1)`, true},
+		{"slice", `action[0:6] == "Revoke"`, true},
+		{"slice of nil", `missing[0:2] == nil`, true},
+		{"string functions", `lower(action) == "revokeusersessions"`, true},
+		{"optional chaining", `missing?.x == nil`, true},
+		{"condition yielding nil", `missing ?? nil`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Rule{ID: "Test.Semantics", Condition: tt.cond}
+			got, err := r.Evaluate([]byte(semanticsEvent))
+			if err != nil {
+				t.Fatalf("Evaluate(%s) error: %v", tt.cond, err)
+			}
+			if got != tt.want {
+				t.Errorf("Evaluate(%s) = %v; want %v", tt.cond, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConditionRuntimeErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cond string
+		want string // substring of the error
+	}{
+		{"arithmetic on nil", `missing + 1 > 2`, "invalid operation"},
+		{"int() on text", `int(status) > 2`, "invalid operation"},
+		{"non-boolean field in boolean position", `status`, "expected a boolean, got string"},
+		{"ordering mismatched types", `status > 1`, "cannot compare string and int"},
+		{"contains on a number", `port contains "4"`, "contains needs strings"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Rule{ID: "Test.Errors", Condition: tt.cond}
+			got, err := r.Evaluate([]byte(semanticsEvent))
+			if err == nil {
+				t.Fatalf("Evaluate(%s) = %v, nil; want an error", tt.cond, got)
+			}
+			var ee *EvalError
+			if !asEvalError(err, &ee) {
+				t.Fatalf("Evaluate(%s) error %T is not an *EvalError", tt.cond, err)
+			}
+			if ee.RuleID != "Test.Errors" || ee.Part != "condition" {
+				t.Errorf("EvalError names rule %q part %q; want Test.Errors condition", ee.RuleID, ee.Part)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Evaluate(%s) error = %q; want it to contain %q", tt.cond, err, tt.want)
+			}
+			if !strings.Contains(err.Error(), "Test.Errors") {
+				t.Errorf("error %q does not name the rule", err)
+			}
+		})
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		rule     Rule
+		part     string
+		line     int
+		column   int
+		contains string
+	}{
+		{"syntax", Rule{ID: "R.Syntax", Condition: `status == `}, "condition", 1, 10, "unexpected token"},
+		{"second line", Rule{ID: "R.Line", Condition: "status == \"x\" &&\n  foo(1)"}, "condition", 2, 3, "unknown name foo"},
+		{"not boolean", Rule{ID: "R.Bool", Condition: `"text"`}, "condition", 1, 1, "boolean"},
+		{"not boolean arithmetic", Rule{ID: "R.Bool2", Condition: `1 + 2`}, "condition", 1, 3, "boolean"},
+		{"bad regexp", Rule{ID: "R.Re", Condition: `action matches "("`}, "condition", 1, 16, "missing closing )"},
+		{"empty condition", Rule{ID: "R.Empty"}, "condition", 0, 0, "empty"},
+		{"title", Rule{ID: "R.Title", Condition: "true", Title: "x {action ==} y"}, "title", 1, 12, "unexpected token"},
+		{"title unclosed brace", Rule{ID: "R.Brace", Condition: "true", Title: "a {b"}, "title", 1, 3, "unclosed"},
+		{"title lone closing brace", Rule{ID: "R.Brace2", Condition: "true", Title: "a } b"}, "title", 1, 3, "unmatched"},
+		{"output", Rule{ID: "R.Out", Condition: "true", Fields: []Field{{Name: "ip", Expr: "sourceIP +"}}}, "output ip", 1, 10, "unexpected token"},
+		{"group by", Rule{ID: "R.Group", Condition: "true", GroupBy: []string{"id", "(("}}, "group by 2", 1, 2, "unexpected token"},
+		{"dynamic severity", Rule{ID: "R.Sev", Condition: "true", DynamicSeverities: []DynamicSeverity{{ChangeTo: SeverityHigh, Condition: `"x"`}}}, "dynamic severity 1", 1, 1, "boolean"},
+		{"negative threshold", Rule{ID: "R.Thr", Condition: "true", Threshold: -1}, "threshold", 0, 0, "negative"},
+		{"negative dedup", Rule{ID: "R.Dedup", Condition: "true", DedupPeriod: -1}, "dedup period", 0, 0, "negative"},
+		{"duplicate output", Rule{ID: "R.Dup", Condition: "true", Fields: []Field{{Name: "a", Expr: "x"}, {Name: "a", Expr: "y"}}}, "output a", 0, 0, "twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.rule
+			_, err := Compile(&r)
+			if err == nil {
+				t.Fatalf("Compile(%s) succeeded; want an error", tt.rule.ID)
+			}
+			ce, ok := err.(*CompileError)
+			if !ok {
+				t.Fatalf("Compile(%s) error %T; want *CompileError", tt.rule.ID, err)
+			}
+			if ce.RuleID != tt.rule.ID || ce.Part != tt.part || ce.Line != tt.line || ce.Column != tt.column {
+				t.Errorf("Compile(%s) error at %s %d:%d; want %s %d:%d\n%v", tt.rule.ID, ce.Part, ce.Line, ce.Column, tt.part, tt.line, tt.column, err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.contains) || !strings.Contains(msg, tt.rule.ID) {
+				t.Errorf("Compile(%s) error = %q; want it to name the rule and contain %q", tt.rule.ID, msg, tt.contains)
+			}
+			if tt.line > 0 && !strings.Contains(msg, "^") {
+				t.Errorf("Compile(%s) error has no caret:\n%s", tt.rule.ID, msg)
+			}
+			// The failure is cached: using the rule reports it again.
+			if _, err := r.Evaluate(map[string]any{}); err == nil {
+				t.Errorf("Evaluate on a rule that does not compile succeeded")
+			}
+		})
+	}
+}
+
+func TestProgramsAreShared(t *testing.T) {
+	cond := `status == "SUCCESS" && action == "Shared"`
+	var first *program
+	for i := 0; i < 1000; i++ {
+		r := &Rule{ID: "R", Condition: cond}
+		c, err := r.compiled()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = c.condition
+		} else if c.condition != first {
+			t.Fatalf("rule %d compiled its own program; want the cached one", i)
+		}
+	}
+}
+
+func TestDefinitions(t *testing.T) {
+	fs := NewFunctions()
+	if err := fs.Define("is_admin", `"admin" in user.roles`); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Define("admin_name", `is_admin() ? user.name : "nobody"`); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Compile(&Rule{ID: "R.Defs", Condition: "is_admin()", Title: "admin {admin_name()}",
+		Fields: []Field{{Name: "who", Expr: "admin_name()"}}}, WithFunctions(fs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.Match([]byte(semanticsEvent))
+	if err != nil || m == nil {
+		t.Fatalf("Match = %v, %v; want a match", m, err)
+	}
+	if m.Title != "admin alice@example.com" {
+		t.Errorf("Title = %q; want %q", m.Title, "admin alice@example.com")
+	}
+	if v, _ := m.Outputs.Get("who"); v != "alice@example.com" {
+		t.Errorf("output who = %v; want alice@example.com", v)
+	}
+
+	if err := fs.Define("loop_a", "loop_b()"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Define("loop_b", "loop_a()"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Compile(&Rule{ID: "R.Loop", Condition: "loop_a()"}, WithFunctions(fs))
+	if err == nil || !strings.Contains(err.Error(), "uses itself") {
+		t.Errorf("Compile with a cyclic definition: err = %v; want 'uses itself'", err)
+	}
+	if err := fs.Define("bad", "a =="); err == nil {
+		t.Errorf("Define with a syntax error succeeded")
+	}
+	if err := fs.Define("is_admin", "true"); err == nil {
+		t.Errorf("Define of an existing name succeeded")
+	}
+	// Without the definitions the call is an unknown function.
+	if _, err := Compile(&Rule{ID: "R.NoDefs", Condition: "is_admin()"}); err == nil {
+		t.Errorf("Compile without the definitions succeeded")
+	}
+}

@@ -1,0 +1,224 @@
+package detect_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/detectkit/detect"
+	"github.com/detectkit/detect/rules"
+)
+
+// seedLog returns the event of the built-in Wiz rule's test named name.
+func seedLog(t testing.TB, name string) []byte {
+	t.Helper()
+	for _, tc := range rules.WizRevokeUserSessions.Tests {
+		if tc.Name == name {
+			switch l := tc.Log.(type) {
+			case []byte:
+				return l
+			case json.RawMessage:
+				return l
+			}
+			b, err := json.Marshal(tc.Log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
+	t.Fatalf("no test %q in %s", name, rules.WizRevokeUserSessions.ID)
+	return nil
+}
+
+func TestWizRevokeUserSessionsSeed(t *testing.T) {
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{"RevokeUserSessions", true},
+		{"CreateUser", false},
+		{"RevokeUserSessions - Fail", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := seedLog(t, tt.name)
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range []any{raw, json.RawMessage(raw), string(raw), m} {
+				got, err := rules.WizRevokeUserSessions.Evaluate(ev)
+				if err != nil {
+					t.Fatalf("Evaluate(%T) error: %v", ev, err)
+				}
+				if got != tt.want {
+					t.Errorf("Evaluate(%T %s) = %v; want %v", ev, tt.name, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestWizRevokeUserSessionsOutputs(t *testing.T) {
+	raw := seedLog(t, "RevokeUserSessions")
+	got, err := rules.WizRevokeUserSessions.Outputs(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"action":    "RevokeUserSessions",
+		"source_ip": "12.34.56.78",
+		"event_id":  "07fdb41e-e83d-46e2-814a-6cebc47acf97",
+		"action_parameters": map[string]any{
+			"input":     map[string]any{"id": "<redacted>"},
+			"selection": []any{"__typename", "_stub"},
+		},
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(got[k], v) {
+			t.Errorf("Outputs()[%q] = %#v; want %#v", k, got[k], v)
+		}
+	}
+	m, err := rules.WizRevokeUserSessions.Match(raw)
+	if err != nil || m == nil {
+		t.Fatalf("Match = %v, %v; want a match", m, err)
+	}
+	if want := "[Wiz]: [RevokeUserSessions] action performed by user [user@company.com]"; m.Title != want {
+		t.Errorf("Title = %q; want %q", m.Title, want)
+	}
+	if want := "07fdb41e-e83d-46e2-814a-6cebc47acf97"; m.Dedup != want {
+		t.Errorf("Dedup = %q; want %q", m.Dedup, want)
+	}
+	if m.Severity != detect.SeverityMedium {
+		t.Errorf("Severity = %v; want MEDIUM", m.Severity)
+	}
+}
+
+func TestWizRevokeUserSessionsMetadata(t *testing.T) {
+	r := rules.WizRevokeUserSessions
+	if r.ID != "Wiz.Revoke.User.Sessions" || r.DisplayName != "Wiz Revoke User Sessions" ||
+		r.Severity != detect.SeverityMedium || !reflect.DeepEqual(r.LogTypes, []string{"Wiz.Audit"}) ||
+		!reflect.DeepEqual(r.Reports, map[string][]string{"MITRE ATT&CK": {"TA0040:T1531"}}) ||
+		r.Disabled || r.Runbook == "" || r.Reference == "" || r.Description == "" {
+		t.Errorf("metadata of %s does not follow the seed: %+v", r.ID, r)
+	}
+	for _, res := range r.RunTests() {
+		if !res.Passed {
+			t.Errorf("%s", res)
+		}
+	}
+}
+
+func TestEvaluateBadEvents(t *testing.T) {
+	r := rules.WizRevokeUserSessions
+	tests := []struct {
+		name  string
+		event any
+	}{
+		{"nil", nil},
+		{"nil map", map[string]any(nil)},
+		{"nil event", (*detect.Event)(nil)},
+		{"invalid JSON", []byte(`{"status": `)},
+		{"array", []byte(`[1, 2]`)},
+		{"scalar", []byte(`42`)},
+		{"null", []byte(`null`)},
+		{"empty", []byte(``)},
+		{"trailing text", []byte(`{"a": 1} x`)},
+		{"raw message array", json.RawMessage(`["x"]`)},
+		{"unsupported value", make(chan int)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.Evaluate(tt.event)
+			if err == nil {
+				t.Fatalf("Evaluate(%s) = %v, nil; want an error", tt.name, got)
+			}
+			if _, err := r.Outputs(tt.event); err == nil {
+				t.Errorf("Outputs(%s) succeeded; want an error", tt.name)
+			}
+		})
+	}
+	var se *detect.SyntaxError
+	_, err := r.Evaluate([]byte(`[1]`))
+	if !errors.As(err, &se) {
+		t.Errorf("Evaluate(array) error %T; want *detect.SyntaxError", err)
+	}
+}
+
+func TestEvaluateStructEvent(t *testing.T) {
+	type user struct {
+		Name string `json:"name"`
+	}
+	type event struct {
+		Status string `json:"status"`
+		Action string `json:"action"`
+		User   *user  `json:"user"`
+	}
+	ok, err := rules.WizRevokeUserSessions.Evaluate(event{Status: "SUCCESS", Action: "RevokeUserSessions", User: &user{"bob"}})
+	if err != nil || !ok {
+		t.Errorf("Evaluate(struct) = %v, %v; want true, nil", ok, err)
+	}
+}
+
+// TestConcurrentEvaluate checks that many goroutines evaluating the same
+// rules get the same answers as one goroutine does.
+func TestConcurrentEvaluate(t *testing.T) {
+	rs := []*detect.Rule{
+		rules.WizRevokeUserSessions,
+		{ID: "C.Status", Condition: `status == "SUCCESS"`, Title: "{action} by {user.name}", GroupBy: []string{"sourceIP"}},
+		{ID: "C.Failed", Condition: `status != "SUCCESS" && action startsWith "Revoke"`},
+	}
+	events := [][]byte{
+		seedLog(t, "RevokeUserSessions"),
+		seedLog(t, "CreateUser"),
+		seedLog(t, "RevokeUserSessions - Fail"),
+	}
+	type answer struct {
+		match bool
+		title string
+	}
+	want := make([][]answer, len(rs))
+	for i, r := range rs {
+		for _, ev := range events {
+			ok, err := r.Evaluate(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			title, err := r.AlertTitle(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[i] = append(want[i], answer{ok, title})
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for n := 0; n < 200; n++ {
+				i, j := (g+n)%len(rs), n%len(events)
+				ok, err := rs[i].Evaluate(events[j])
+				if err != nil {
+					errs <- err
+					return
+				}
+				title, _ := rs[i].AlertTitle(events[j])
+				if got := (answer{ok, title}); got != want[i][j] {
+					errs <- fmt.Errorf("goroutine %d: rule %s event %d = %v; want %v", g, rs[i].ID, j, got, want[i][j])
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
