@@ -57,6 +57,9 @@ type program struct {
 	source string
 	kind   exprKind
 	prog   *vm.Program
+	// filter rejects raw events that cannot satisfy a condition; nil when
+	// it cannot tell.
+	filter *prefilter
 }
 
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
@@ -180,6 +183,10 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 			return nil, errorAt(root.Arguments[0], source, "condition must be boolean, not %s", t)
 		}
 	}
+	var filter *prefilter
+	if kind == kindBool {
+		filter = newPrefilter(tree.Node)
+	}
 	if err := optimizer.Optimize(&tree.Node, config); err != nil {
 		return nil, newExprError(err, source)
 	}
@@ -187,7 +194,7 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if err != nil {
 		return nil, newExprError(err, source)
 	}
-	return &program{source: source, kind: kind, prog: prog}, nil
+	return &program{source: source, kind: kind, prog: prog, filter: filter}, nil
 }
 
 // at formats where an error is, with a caret under it.

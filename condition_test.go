@@ -271,3 +271,49 @@ func TestDefinitions(t *testing.T) {
 		t.Errorf("Compile without the definitions succeeded")
 	}
 }
+
+func TestPrefilterSound(t *testing.T) {
+	tests := []struct {
+		cond  string
+		event string
+		want  bool // the full evaluation's answer
+	}{
+		{`action == "Revoke"`, `{"action": "Revoke"}`, true},
+		{`action == "Revoke"`, `{"action": "Revok\u0065"}`, true},           // escape: never rejected
+		{`action == "Revoke"`, `{"ACTION": "Revoke"}`, true},                // case fallback
+		{`action == "Revoke"`, `{"action": "x", "action": "Revoke"}`, true}, // duplicate key, last wins
+		{`action == "Revoke"`, `{"action": "NotRevoke"}`, false},
+		{`action in ["A", "B"] && status == "OK"`, `{"action": "B", "status": "OK"}`, true},
+		{`action in ["A", "B"] || user.name startsWith "adm"`, `{"user": {"name": "admin"}}`, true},
+		{`action contains "evo"`, `{"action": "Revoke"}`, true},
+		{`!(action == "x")`, `{}`, true},
+		{`action == "x" || true`, `{}`, true},
+		{`lower(action) == "revoke"`, `{"action": "REVOKE"}`, true},
+		{`action == "é"`, `{"action": "\u00e9"}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cond+" "+tt.event, func(t *testing.T) {
+			r := &Rule{ID: "R.Prefilter", Condition: tt.cond}
+			got, err := r.Evaluate([]byte(tt.event))
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := r.Evaluate(NewEvent(mustDecode(t, tt.event)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want || full != tt.want {
+				t.Errorf("Evaluate(%s) raw = %v, decoded = %v; want %v", tt.event, got, full, tt.want)
+			}
+		})
+	}
+}
+
+func mustDecode(t *testing.T, s string) map[string]any {
+	t.Helper()
+	m, err := decodeObject([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}

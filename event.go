@@ -27,6 +27,7 @@ var jsonAPI = jsoniter.Config{UseNumber: true}.Froze()
 // An Event is never modified by detect and is safe for concurrent use.
 type Event struct {
 	fields map[string]any
+	raw    []byte // the JSON the event was parsed from, if any
 }
 
 // NewEvent wraps an already decoded event. The map is used as it is, not
@@ -38,14 +39,47 @@ func NewEvent(fields map[string]any) *Event {
 // ParseEvent decodes one JSON object into an Event. Whole numbers become int
 // (float64 when they do not fit in int64), other numbers float64. Anything
 // that is not a single JSON object (an array, a scalar, null, invalid or
-// trailing text) is an error.
+// trailing text) is an error. The Event keeps data to let rules reject it
+// quickly, so data must not be modified while the Event is in use.
 func ParseEvent(data []byte) (*Event, error) {
 	m, err := decodeObject(data)
 	if err != nil {
 		return nil, err
 	}
-	return &Event{fields: m}, nil
+	return &Event{fields: m, raw: data}, nil
 }
+
+// rawJSON returns the raw JSON of an event given as bytes or text.
+func rawJSON(event any) ([]byte, bool) {
+	switch ev := event.(type) {
+	case []byte:
+		return ev, true
+	case json.RawMessage:
+		return ev, true
+	case string:
+		return []byte(ev), true
+	case *Event:
+		if ev != nil && ev.raw != nil {
+			return ev.raw, true
+		}
+	}
+	return nil, false
+}
+
+// looksLikeObject reports whether raw starts with "{" and ends with "}",
+// white space aside: the cheap part of validating an object.
+func looksLikeObject(raw []byte) bool {
+	i, j := 0, len(raw)-1
+	for i <= j && isSpace(raw[i]) {
+		i++
+	}
+	for j >= i && isSpace(raw[j]) {
+		j--
+	}
+	return i < j && raw[i] == '{' && raw[j] == '}'
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // Map returns the event's fields. The map must not be modified.
 func (e *Event) Map() map[string]any { return e.fields }

@@ -260,12 +260,24 @@ func (r *Rule) compileExpr(part, source string, kind exprKind, funcs *Functions)
 // Evaluate reports whether event matches the rule's condition. The event
 // is a map[string]any, a JSON object as []byte, json.RawMessage or string,
 // an *Event, or any value that encodes to a JSON object. An event that is
-// not a JSON object returns a *SyntaxError; a condition that fails on the
-// event returns an *EvalError naming the rule.
+// not a JSON object (an array, a scalar, null, empty or truncated input)
+// returns a *SyntaxError; a condition that fails on the event returns an
+// *EvalError naming the rule.
+//
+// Raw JSON that cannot match, because it lacks the literals the condition
+// requires, is rejected without being decoded, so a syntax error inside
+// such an object may go unreported: use ParseEvent to validate an event.
 func (r *Rule) Evaluate(event any) (bool, error) {
 	c, err := r.compiled()
 	if err != nil {
 		return false, err
+	}
+	if raw, ok := rawJSON(event); ok && !c.condition.filter.mayMatch(raw) {
+		if !looksLikeObject(raw) {
+			_, err := decodeObject(raw)
+			return false, err
+		}
+		return false, nil
 	}
 	env, err := eventMap(event)
 	if err != nil {
@@ -290,6 +302,13 @@ func (r *Rule) Match(event any) (*Match, error) {
 	c, err := r.compiled()
 	if err != nil {
 		return nil, err
+	}
+	if raw, ok := rawJSON(event); ok && !c.condition.filter.mayMatch(raw) {
+		if !looksLikeObject(raw) {
+			_, err := decodeObject(raw)
+			return nil, err
+		}
+		return nil, nil
 	}
 	env, err := eventMap(event)
 	if err != nil {

@@ -72,6 +72,11 @@ func (r *Rule) RunTest(t Test) TestResult {
 		res.Err = err
 		return res
 	}
+	// The prefilter must never reject an event that matches.
+	if raw, ok := rawJSON(t.Log); ok && got && !c.condition.filter.mayMatch(raw) {
+		res.Err = fmt.Errorf("detect: rule %s: internal error: the prefilter rejects a matching event", r.ID)
+		return res
+	}
 	if got != t.ExpectedResult {
 		res.Failures = append(res.Failures, fmt.Sprintf("result: want %v, got %v", t.ExpectedResult, got))
 	}
