@@ -60,6 +60,9 @@ type program struct {
 	// filter rejects raw events that cannot satisfy a condition; nil when
 	// it cannot tell.
 	filter *prefilter
+	// reads lists the top-level fields the expression reads; only those
+	// need decoding. It is nil when the expression may read any field.
+	reads *fieldSet
 }
 
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
@@ -194,7 +197,7 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if err != nil {
 		return nil, newExprError(err, source)
 	}
-	return &program{source: source, kind: kind, prog: prog, filter: filter}, nil
+	return &program{source: source, kind: kind, prog: prog, filter: filter, reads: topLevelReads(tree.Node)}, nil
 }
 
 // at formats where an error is, with a caret under it.

@@ -108,6 +108,7 @@ type ruleState struct {
 
 // compiledRule holds a rule's compiled expressions.
 type compiledRule struct {
+	reads       *fieldSet // top-level fields any expression reads; nil: any
 	condition   *program
 	title       *template
 	groupBy     []*program
@@ -243,7 +244,33 @@ func (r *Rule) build(funcs *Functions) *ruleState {
 		}
 		c.severities = append(c.severities, compiledSeverity{to: d.ChangeTo, cond: p})
 	}
+	c.reads = c.fieldsRead()
 	return &ruleState{funcs: funcs, c: c}
+}
+
+// fieldsRead is the union of the top-level fields that the rule's
+// expressions read.
+func (c *compiledRule) fieldsRead() *fieldSet {
+	sets := []*fieldSet{c.condition.reads}
+	for _, t := range []*template{c.title, c.description, c.reference, c.runbook} {
+		if t != nil {
+			for _, p := range t.parts {
+				if p.prog != nil {
+					sets = append(sets, p.prog.reads)
+				}
+			}
+		}
+	}
+	for _, p := range c.groupBy {
+		sets = append(sets, p.reads)
+	}
+	for _, f := range c.fields {
+		sets = append(sets, f.prog.reads)
+	}
+	for _, s := range c.severities {
+		sets = append(sets, s.cond.reads)
+	}
+	return union(sets...)
 }
 
 func (r *Rule) compileExpr(part, source string, kind exprKind, funcs *Functions) (*program, error) {
@@ -272,14 +299,36 @@ func (r *Rule) Evaluate(event any) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if raw, ok := rawJSON(event); ok && !c.condition.filter.mayMatch(raw) {
-		if !looksLikeObject(raw) {
-			_, err := decodeObject(raw)
+	if raw, ok := rawJSON(event); ok {
+		if _, isEvent := event.(*Event); !isEvent {
+			return r.EvaluateJSON(raw)
+		}
+		if !c.condition.filter.mayMatch(raw) {
+			return false, nil
+		}
+	}
+	env, err := eventMap(event)
+	if err != nil {
+		return false, err
+	}
+	return r.match(c, env)
+}
+
+// EvaluateJSON is Evaluate for one JSON object. Taking the bytes as they
+// are, it avoids the allocation of passing them as an interface value.
+func (r *Rule) EvaluateJSON(data []byte) (bool, error) {
+	c, err := r.compiled()
+	if err != nil {
+		return false, err
+	}
+	if !c.condition.filter.mayMatch(data) {
+		if !looksLikeObject(data) {
+			_, err := decodeObject(data)
 			return false, err
 		}
 		return false, nil
 	}
-	env, err := eventMap(event)
+	env, err := decodeSelected(data, c.condition.reads)
 	if err != nil {
 		return false, err
 	}
@@ -303,15 +352,21 @@ func (r *Rule) Match(event any) (*Match, error) {
 	if err != nil {
 		return nil, err
 	}
-	if raw, ok := rawJSON(event); ok && !c.condition.filter.mayMatch(raw) {
-		if !looksLikeObject(raw) {
-			_, err := decodeObject(raw)
+	var env map[string]any
+	if raw, ok := rawJSON(event); ok {
+		if !c.condition.filter.mayMatch(raw) {
+			if !looksLikeObject(raw) {
+				_, err := decodeObject(raw)
+				return nil, err
+			}
+			return nil, nil
+		}
+		if ev, isEvent := event.(*Event); isEvent {
+			env = ev.fields
+		} else if env, err = decodeSelected(raw, c.reads); err != nil {
 			return nil, err
 		}
-		return nil, nil
-	}
-	env, err := eventMap(event)
-	if err != nil {
+	} else if env, err = eventMap(event); err != nil {
 		return nil, err
 	}
 	ok, err := r.match(c, env)

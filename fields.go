@@ -1,0 +1,162 @@
+package detect
+
+import (
+	"io"
+	"strings"
+
+	"github.com/expr-lang/expr/ast"
+	jsoniter "github.com/json-iterator/go"
+)
+
+// fieldSet is the set of top-level field names that expressions read. A
+// nil *fieldSet stands for "any field".
+type fieldSet struct {
+	names []string
+}
+
+// has reports whether key may be read: names are compared ignoring case,
+// since a name reads a key of any case when no exact key exists.
+func (s *fieldSet) has(key string) bool {
+	for _, n := range s.names {
+		if strings.EqualFold(n, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// union merges sets; nil (any field) absorbs everything.
+func union(sets ...*fieldSet) *fieldSet {
+	out := &fieldSet{}
+	for _, s := range sets {
+		if s == nil {
+			return nil
+		}
+		for _, n := range s.names {
+			if !contains(out.names, n) {
+				out.names = append(out.names, n)
+			}
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// topLevelReads returns the top-level fields a rewritten expression reads,
+// or nil when it uses the event in any other way ($env on its own, a
+// computed field name).
+func topLevelReads(root ast.Node) *fieldSet {
+	set := &fieldSet{}
+	dynamic := false
+	var walk func(n ast.Node)
+	walk = func(n ast.Node) {
+		if n == nil || dynamic {
+			return
+		}
+		if c, ok := n.(*ast.CallNode); ok {
+			if id, ok := c.Callee.(*ast.IdentifierNode); ok && id.Value == fnGet && len(c.Arguments) == 2 {
+				if env, ok := c.Arguments[0].(*ast.IdentifierNode); ok && env.Value == "$env" {
+					if s, ok := c.Arguments[1].(*ast.StringNode); ok {
+						if !contains(set.names, s.Value) {
+							set.names = append(set.names, s.Value)
+						}
+						return
+					}
+					dynamic = true
+					return
+				}
+			}
+		}
+		if id, ok := n.(*ast.IdentifierNode); ok && id.Value == "$env" {
+			dynamic = true
+			return
+		}
+		for _, child := range children(n) {
+			walk(child)
+		}
+	}
+	walk(root)
+	if dynamic {
+		return nil
+	}
+	return set
+}
+
+// children lists the direct children of a node.
+func children(n ast.Node) []ast.Node {
+	switch n := n.(type) {
+	case *ast.UnaryNode:
+		return []ast.Node{n.Node}
+	case *ast.BinaryNode:
+		return []ast.Node{n.Left, n.Right}
+	case *ast.ChainNode:
+		return []ast.Node{n.Node}
+	case *ast.MemberNode:
+		return []ast.Node{n.Node, n.Property}
+	case *ast.SliceNode:
+		return []ast.Node{n.Node, n.From, n.To}
+	case *ast.CallNode:
+		return append([]ast.Node{n.Callee}, n.Arguments...)
+	case *ast.BuiltinNode:
+		return n.Arguments
+	case *ast.PredicateNode:
+		return []ast.Node{n.Node}
+	case *ast.ConditionalNode:
+		return []ast.Node{n.Cond, n.Exp1, n.Exp2}
+	case *ast.VariableDeclaratorNode:
+		return []ast.Node{n.Value, n.Expr}
+	case *ast.SequenceNode:
+		return n.Nodes
+	case *ast.ArrayNode:
+		return n.Nodes
+	case *ast.MapNode:
+		return n.Pairs
+	case *ast.PairNode:
+		return []ast.Node{n.Key, n.Value}
+	}
+	return nil
+}
+
+// decodeSelected decodes the top-level fields of a JSON object that fields
+// may read, and passes over the rest without decoding it. Every key
+// that matches a name ignoring case is kept, so field lookups give the same
+// answers as on the whole event.
+func decodeSelected(data []byte, fields *fieldSet) (map[string]any, error) {
+	if fields == nil {
+		return decodeObject(data)
+	}
+	it := jsonAPI.BorrowIterator(data)
+	defer jsonAPI.ReturnIterator(it)
+	if next := it.WhatIsNext(); next != jsoniter.ObjectValue {
+		// Let the full decoder describe the problem.
+		return decodeObject(data)
+	}
+	d := decoder{it: it}
+	m := make(map[string]any, len(fields.names))
+	it.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
+		if fields.has(key) {
+			m[key] = d.value(1)
+		} else {
+			it.Skip()
+		}
+		return d.err == nil && (it.Error == nil || it.Error == io.EOF)
+	})
+	if d.err != nil {
+		return nil, d.err
+	}
+	if it.Error != nil && it.Error != io.EOF {
+		return nil, iterError(it.Error, "")
+	}
+	if it.WhatIsNext() != jsoniter.InvalidValue || it.Error != io.EOF {
+		return nil, &SyntaxError{Offset: -1, Msg: "text after the JSON object"}
+	}
+	return m, nil
+}

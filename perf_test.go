@@ -1,0 +1,178 @@
+package detect_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/detectkit/detect"
+	"github.com/detectkit/detect/rules"
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+	jsoniter "github.com/json-iterator/go"
+)
+
+// benchActions are Wiz audit actions: mostly benign reads and writes, plus
+// the ones Wiz rules watch.
+var benchActions = []string{
+	"GetIssues", "ListUsers", "UpdateIssue", "CreateReport", "Login", "GetCloudResources",
+	"ListProjects", "CreateSavedGraphQuery", "UpdateUserPreferences", "GetGraphSearch",
+	"CreateUser", "DeleteUser", "UpdateUser", "CreateServiceAccount", "DeleteServiceAccount",
+	"UpdateSAMLIdentityProvider", "UpdateLoginSettings", "UpdateScannerSettings",
+	"DeleteCloudConfigurationRule", "UpdateCloudEventRule", "CreateIgnoreRule",
+	"RotateServiceAccountSecret", "UpdateIPRestrictions", "DeleteIntegration",
+	"UpdateConnector", "DeleteDataClassifier", "UpdateSupportContactList",
+}
+
+// wizStream returns n realistic Wiz audit events as JSON, one in a hundred
+// a successful RevokeUserSessions (the Wiz rule's match), the others all
+// kinds of actions, successes and failures.
+func wizStream(n int) [][]byte {
+	rng := rand.New(rand.NewPCG(1, 2))
+	out := make([][]byte, n)
+	for i := range out {
+		action := benchActions[rng.IntN(len(benchActions))]
+		status := "SUCCESS"
+		if rng.IntN(5) == 0 {
+			status = "FAILED"
+		}
+		if i%100 == 0 {
+			action, status = "RevokeUserSessions", "SUCCESS"
+		}
+		actor := fmt.Sprintf(`"serviceAccount": null, "user": {"id": "user%d@company.com", "name": "User %d"}`, rng.IntN(50), rng.IntN(50))
+		if rng.IntN(3) == 0 {
+			actor = fmt.Sprintf(`"serviceAccount": {"id": "sa-%d", "name": "automation-%d"}, "user": null`, rng.IntN(20), rng.IntN(20))
+		}
+		out[i] = fmt.Appendf(nil, `{"id": "%08x-e83d-46e2-814a-6cebc47acf97", "action": %q, "requestId": "%08x-2c85-4c2d-b0f9-d4a4307ea8a7", `+
+			`"status": %q, "timestamp": "2024-07-31T17:%02d:%02d.239928Z", "actionParameters": {"input": {"id": "%d", "filterBy": {"status": ["OPEN", "IN_PROGRESS"], "severity": ["HIGH", "CRITICAL"]}}, `+
+			`"selection": ["__typename", "id", "name", {"nodes": ["__typename", "id", "status", "severity"]}]}, `+
+			`"userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36", `+
+			`"sourceIP": "%d.%d.%d.%d", %s, "p_log_type": "Wiz.Audit", "p_event_time": "2024-07-31T17:%02d:%02dZ"}`,
+			rng.Uint32(), action, rng.Uint32(), status, i/60%60, i%60, rng.IntN(1000),
+			rng.IntN(223)+1, rng.IntN(256), rng.IntN(256), rng.IntN(256), actor, i/60%60, i%60)
+	}
+	return out
+}
+
+// BenchmarkStream compares the Wiz rule over a stream of raw Wiz audit
+// events with the baselines of the same run: what a user would write
+// (encoding/json into a map, then expr.Run) and merely reading every byte
+// of the event (json-iterator's Skip). ns/op is per event.
+func BenchmarkStream(b *testing.B) {
+	events := wizStream(1000)
+	var size int64
+	for _, e := range events {
+		size += int64(len(e))
+	}
+	avg := size / int64(len(events))
+	rule := rules.WizRevokeUserSessions
+
+	b.Run("naive", func(b *testing.B) {
+		prog, err := expr.Compile(rule.Condition, expr.AsBool())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.SetBytes(avg)
+		for i := 0; i < b.N; i++ {
+			var m map[string]any
+			if err := json.Unmarshal(events[i%len(events)], &m); err != nil {
+				b.Fatal(err)
+			}
+			out, err := expr.Run(prog, m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sinkBool = out.(bool)
+		}
+	})
+	b.Run("skip", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(avg)
+		for i := 0; i < b.N; i++ {
+			it := jsoniter.ConfigDefault.BorrowIterator(events[i%len(events)])
+			it.Skip()
+			sinkBool = it.Error == nil
+			jsoniter.ConfigDefault.ReturnIterator(it)
+		}
+	})
+	b.Run("detect", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(avg)
+		for i := 0; i < b.N; i++ {
+			ok, err := rule.EvaluateJSON(events[i%len(events)])
+			if err != nil {
+				b.Fatal(err)
+			}
+			sinkBool = ok
+		}
+	})
+	b.Run("detect-any", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(avg)
+		for i := 0; i < b.N; i++ {
+			ok, err := rule.Evaluate(events[i%len(events)])
+			if err != nil {
+				b.Fatal(err)
+			}
+			sinkBool = ok
+		}
+	})
+}
+
+// BenchmarkMatchingEvent compares the full work on a matching event
+// (condition, outputs, title, dedup string) with the naive baseline doing
+// the same with encoding/json and expr.
+func BenchmarkMatchingEvent(b *testing.B) {
+	rule := rules.WizRevokeUserSessions
+	raw := wizStream(1)[0]
+	b.Run("naive", func(b *testing.B) {
+		opts := []expr.Option{}
+		cond, _ := expr.Compile(rule.Condition, append(opts, expr.AsBool())...)
+		title, _ := expr.Compile(`"[Wiz]: [" + action + "] action performed by " + (user != nil ? "user" : serviceAccount != nil ? "serviceAccount" : "unknown") + " [" + (user != nil ? user.name : serviceAccount != nil ? serviceAccount.name : "unknown") + "]"`)
+		dedup, _ := expr.Compile(`id`)
+		outs := []string{"action", "sourceIP", "id", "actionParameters"}
+		progs := make([]any, len(outs))
+		for i, o := range outs {
+			p, err := expr.Compile(o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			progs[i] = p
+		}
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				b.Fatal(err)
+			}
+			ok, _ := expr.Run(cond, m)
+			if ok != true {
+				b.Fatal("no match")
+			}
+			t, err := expr.Run(title, m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			d, _ := expr.Run(dedup, m)
+			res := map[string]any{}
+			for j, p := range progs {
+				res[outs[j]], _ = expr.Run(p.(*vm.Program), m)
+			}
+			sinkAny = []any{t, d, res}
+		}
+	})
+	b.Run("detect", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			m, err := rule.Match(raw)
+			if err != nil || m == nil {
+				b.Fatal(m, err)
+			}
+			sinkAny = m
+		}
+	})
+}
+
+var _ = detect.SeverityInfo
