@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	jsoniter "github.com/json-iterator/go"
 )
@@ -224,7 +225,7 @@ func (d *decoder) value(depth int) any {
 	it := d.it
 	switch it.WhatIsNext() {
 	case jsoniter.StringValue:
-		return it.ReadString()
+		return validUTF8(it.ReadString())
 	case jsoniter.NumberValue:
 		n := it.ReadNumber()
 		if it.Error != nil && it.Error != io.EOF {
@@ -266,13 +267,32 @@ func (d *decoder) value(depth int) any {
 func (d *decoder) object(depth int) map[string]any {
 	m := make(map[string]any, 8)
 	d.it.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
-		m[key] = d.value(depth)
+		m[validUTF8(key)] = d.value(depth)
 		return d.err == nil && (it.Error == nil || it.Error == io.EOF)
 	})
 	if d.err == nil && d.it.Error != nil && d.it.Error != io.EOF {
 		d.err = iterError(d.it.Error, "")
 	}
 	return m
+}
+
+// validUTF8 replaces each byte of s that is not valid UTF-8 with U+FFFD,
+// as encoding/json does, so that both decoders give the same strings.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // readNumber converts a JSON number: whole numbers within int64 are int,

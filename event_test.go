@@ -106,3 +106,18 @@ func TestEventGetCaseInsensitive(t *testing.T) {
 		}
 	}
 }
+
+func TestParseEventInvalidUTF8(t *testing.T) {
+	// Like encoding/json, each invalid byte becomes U+FFFD, in values and
+	// in keys.
+	ev, err := ParseEvent([]byte("{\"a\": \"x\xff\xfey\", \"b\xff\": 1}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ev.Get("a"), "x\ufffd\ufffdy"; got != want {
+		t.Errorf("Get(a) = %q; want %q", got, want)
+	}
+	if got := ev.Get("b\ufffd"); got != 1 {
+		t.Errorf("Get(b\\ufffd) = %v; want 1", got)
+	}
+}

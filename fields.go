@@ -143,7 +143,7 @@ func decodeSelected(data []byte, fields *fieldSet) (map[string]any, error) {
 	m := make(map[string]any, len(fields.names))
 	it.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
 		if fields.has(key) {
-			m[key] = d.value(1)
+			m[validUTF8(key)] = d.value(1)
 		} else {
 			it.Skip()
 		}
