@@ -1,11 +1,9 @@
 package detect
 
 import (
-	"io"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
-	jsoniter "github.com/json-iterator/go"
 )
 
 // fieldSet is the set of top-level field names that expressions read. A
@@ -126,37 +124,9 @@ func children(n ast.Node) []ast.Node {
 }
 
 // decodeSelected decodes the top-level fields of a JSON object that fields
-// may read, and passes over the rest without decoding it. Every key
-// that matches a name ignoring case is kept, so field lookups give the same
+// may read, and passes over the rest without decoding it. Every key that
+// matches a name ignoring case is kept, so field lookups give the same
 // answers as on the whole event.
 func decodeSelected(data []byte, fields *fieldSet) (map[string]any, error) {
-	if fields == nil {
-		return decodeObject(data)
-	}
-	it := jsonAPI.BorrowIterator(data)
-	defer jsonAPI.ReturnIterator(it)
-	if next := it.WhatIsNext(); next != jsoniter.ObjectValue {
-		// Let the full decoder describe the problem.
-		return decodeObject(data)
-	}
-	d := decoder{it: it}
-	m := make(map[string]any, len(fields.names))
-	it.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
-		if fields.has(key) {
-			m[validUTF8(key)] = d.value(1)
-		} else {
-			it.Skip()
-		}
-		return d.err == nil && (it.Error == nil || it.Error == io.EOF)
-	})
-	if d.err != nil {
-		return nil, d.err
-	}
-	if it.Error != nil && it.Error != io.EOF {
-		return nil, iterError(it.Error, "")
-	}
-	if it.WhatIsNext() != jsoniter.InvalidValue || it.Error != io.EOF {
-		return nil, &SyntaxError{Offset: -1, Msg: "text after the JSON object"}
-	}
-	return m, nil
+	return decodeFast(data, fields)
 }

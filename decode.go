@@ -1,0 +1,465 @@
+package detect
+
+import (
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// fastDecoder decodes one JSON object held in memory. It does what the
+// json-iterator iterator does for events, with fewer allocations: one
+// string per JSON string, no closures, no intermediate number text. Its
+// results are those of decodeObject: maps, []any, strings, int, float64,
+// bool and nil.
+type fastDecoder struct {
+	data  []byte
+	pos   int
+	err   *SyntaxError
+	depth int
+}
+
+func (d *fastDecoder) fail(msg string) {
+	if d.err == nil {
+		d.err = &SyntaxError{Offset: int64(d.pos), Msg: msg}
+	}
+}
+
+func (d *fastDecoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+// object decodes the object at d.pos; when fields is not nil, only the
+// members it may read are decoded and the others skipped.
+func (d *fastDecoder) object(fields *fieldSet) map[string]any {
+	d.pos++ // '{'
+	d.depth++
+	if d.depth > MaxDepth {
+		d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
+		return nil
+	}
+	m := make(map[string]any, 8)
+	d.ws()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
+		d.depth--
+		return m
+	}
+	for d.err == nil {
+		d.ws()
+		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+			d.fail("expected a string key")
+			return nil
+		}
+		key := d.str()
+		d.ws()
+		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+			d.fail(`expected ":" after a key`)
+			return nil
+		}
+		d.pos++
+		d.ws()
+		if fields == nil || fields.has(key) {
+			m[key] = d.value()
+		} else {
+			d.skip()
+		}
+		d.ws()
+		if d.pos >= len(d.data) {
+			d.fail("unexpected end of input in an object")
+			return nil
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			d.depth--
+			return m
+		default:
+			d.fail(`expected "," or "}" in an object`)
+			return nil
+		}
+	}
+	return nil
+}
+
+func (d *fastDecoder) value() any {
+	if d.pos >= len(d.data) {
+		d.fail("unexpected end of input")
+		return nil
+	}
+	switch c := d.data[d.pos]; {
+	case c == '"':
+		return d.str()
+	case c == '{':
+		return d.object(nil)
+	case c == '[':
+		return d.array()
+	case c == '-' || c >= '0' && c <= '9':
+		return d.number()
+	case c == 't':
+		return d.literal("true", true)
+	case c == 'f':
+		return d.literal("false", false)
+	case c == 'n':
+		return d.literal("null", nil)
+	}
+	d.fail("invalid value")
+	return nil
+}
+
+func (d *fastDecoder) literal(word string, v any) any {
+	if len(d.data)-d.pos < len(word) || string(d.data[d.pos:d.pos+len(word)]) != word {
+		d.fail("invalid literal")
+		return nil
+	}
+	d.pos += len(word)
+	return v
+}
+
+func (d *fastDecoder) array() []any {
+	d.pos++ // '['
+	d.depth++
+	if d.depth > MaxDepth {
+		d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
+		return nil
+	}
+	list := make([]any, 0, 4)
+	d.ws()
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
+		d.depth--
+		return list
+	}
+	for d.err == nil {
+		d.ws()
+		list = append(list, d.value())
+		d.ws()
+		if d.pos >= len(d.data) {
+			d.fail("unexpected end of input in an array")
+			return nil
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			d.depth--
+			return list
+		default:
+			d.fail(`expected "," or "]" in an array`)
+			return nil
+		}
+	}
+	return nil
+}
+
+// number reads a JSON number: whole numbers within int64 are int, others
+// float64, numbers beyond float64 saturate to infinity.
+func (d *fastDecoder) number() any {
+	start := d.pos
+	i := d.pos
+	if i < len(d.data) && d.data[i] == '-' {
+		i++
+	}
+	digits := i
+	for i < len(d.data) && d.data[i] >= '0' && d.data[i] <= '9' {
+		i++
+	}
+	if i == digits || d.data[digits] == '0' && i-digits > 1 {
+		d.pos = i
+		d.fail("invalid number")
+		return nil
+	}
+	whole := true
+	if i < len(d.data) && d.data[i] == '.' {
+		whole = false
+		i++
+		f := i
+		for i < len(d.data) && d.data[i] >= '0' && d.data[i] <= '9' {
+			i++
+		}
+		if i == f {
+			d.pos = i
+			d.fail("invalid number")
+			return nil
+		}
+	}
+	if i < len(d.data) && (d.data[i] == 'e' || d.data[i] == 'E') {
+		whole = false
+		i++
+		if i < len(d.data) && (d.data[i] == '+' || d.data[i] == '-') {
+			i++
+		}
+		e := i
+		for i < len(d.data) && d.data[i] >= '0' && d.data[i] <= '9' {
+			i++
+		}
+		if i == e {
+			d.pos = i
+			d.fail("invalid number")
+			return nil
+		}
+	}
+	d.pos = i
+	text := d.data[start:i]
+	if whole && len(text) <= 18 {
+		// Fits in int64 without overflow checks.
+		n := 0
+		neg := text[0] == '-'
+		for _, c := range text[boolInt(neg):] {
+			n = n*10 + int(c-'0')
+		}
+		if neg {
+			n = -n
+		}
+		return n
+	}
+	v, err := readNumber(string(text))
+	if err != nil {
+		d.fail(err.Error())
+	}
+	return v
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// str reads a JSON string at d.pos (the opening quote).
+func (d *fastDecoder) str() string {
+	d.pos++
+	start := d.pos
+	for i := start; i < len(d.data); i++ {
+		switch c := d.data[i]; {
+		case c == '"':
+			d.pos = i + 1
+			s := d.data[start:i]
+			if utf8.Valid(s) {
+				return string(s)
+			}
+			return validUTF8(string(s))
+		case c == '\\':
+			d.pos = i
+			return d.escaped(start)
+		case c < 0x20:
+			d.pos = i
+			d.fail("control character in a string")
+			return ""
+		}
+	}
+	d.pos = len(d.data)
+	d.fail("unexpected end of input in a string")
+	return ""
+}
+
+// escaped finishes a string that holds escape sequences; d.pos is at the
+// first backslash and start at the string's first byte.
+func (d *fastDecoder) escaped(start int) string {
+	buf := make([]byte, 0, d.pos-start+16)
+	buf = append(buf, d.data[start:d.pos]...)
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			return validUTF8(string(buf))
+		case c < 0x20:
+			d.fail("control character in a string")
+			return ""
+		case c != '\\':
+			buf = append(buf, c)
+			d.pos++
+			continue
+		}
+		d.pos++
+		if d.pos >= len(d.data) {
+			break
+		}
+		e := d.data[d.pos]
+		d.pos++
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				d.fail("invalid \\u escape")
+				return ""
+			}
+			if utf16.IsSurrogate(r) {
+				// A surrogate pair makes one character; a lone
+				// surrogate is U+FFFD, as in encoding/json.
+				r2 := rune(-1)
+				if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
+					save := d.pos
+					d.pos += 2
+					var ok2 bool
+					if r2, ok2 = d.hex4(); !ok2 {
+						d.fail("invalid \\u escape")
+						return ""
+					}
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						buf = utf8.AppendRune(buf, dec)
+						continue
+					}
+					d.pos = save
+				}
+				r = utf8.RuneError
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			d.fail("invalid escape sequence")
+			return ""
+		}
+	}
+	d.fail("unexpected end of input in a string")
+	return ""
+}
+
+func (d *fastDecoder) hex4() (rune, bool) {
+	if len(d.data)-d.pos < 4 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(d.data[d.pos:d.pos+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	d.pos += 4
+	return rune(v), true
+}
+
+// skip passes over a value, checking its syntax as decoding would but
+// allocating nothing for it.
+func (d *fastDecoder) skip() {
+	if d.pos >= len(d.data) {
+		d.fail("unexpected end of input")
+		return
+	}
+	switch c := d.data[d.pos]; {
+	case c == '"':
+		d.skipString()
+	case c == '{', c == '[':
+		d.skipContainer()
+	case c == '-' || c >= '0' && c <= '9':
+		d.number()
+	case c == 't':
+		d.literal("true", nil)
+	case c == 'f':
+		d.literal("false", nil)
+	case c == 'n':
+		d.literal("null", nil)
+	default:
+		d.fail("invalid value")
+	}
+}
+
+func (d *fastDecoder) skipString() {
+	for i := d.pos + 1; i < len(d.data); i++ {
+		switch c := d.data[i]; {
+		case c == '"':
+			d.pos = i + 1
+			return
+		case c == '\\':
+			i++
+		case c < 0x20:
+			d.pos = i
+			d.fail("control character in a string")
+			return
+		}
+	}
+	d.pos = len(d.data)
+	d.fail("unexpected end of input in a string")
+}
+
+// skipContainer passes over an object or array by matching brackets,
+// within the nesting limit; the syntax of its scalars is checked loosely.
+func (d *fastDecoder) skipContainer() {
+	depth := 0
+	for d.pos < len(d.data) {
+		switch c := d.data[d.pos]; c {
+		case '"':
+			d.skipString()
+			if d.err != nil {
+				return
+			}
+			continue
+		case '{', '[':
+			depth++
+			if d.depth+depth > MaxDepth {
+				d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
+				return
+			}
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				d.pos++
+				return
+			}
+		}
+		d.pos++
+	}
+	d.fail("unexpected end of input")
+}
+
+// decodeFast decodes a JSON object, only the members fields may read when
+// fields is not nil.
+func decodeFast(data []byte, fields *fieldSet) (map[string]any, error) {
+	d := fastDecoder{data: data}
+	d.ws()
+	if d.pos >= len(data) {
+		return nil, &SyntaxError{Offset: 0, Msg: "empty input"}
+	}
+	if data[d.pos] != '{' {
+		return nil, notObject(data[d.pos])
+	}
+	m := d.object(fields)
+	if d.err != nil {
+		return nil, d.err
+	}
+	d.ws()
+	if d.pos < len(data) {
+		return nil, &SyntaxError{Offset: int64(d.pos), Msg: "text after the JSON object"}
+	}
+	return m, nil
+}
+
+func notObject(c byte) *SyntaxError {
+	kind := "invalid value"
+	switch {
+	case c == '"':
+		kind = "a JSON string"
+	case c == '[':
+		kind = "a JSON array"
+	case c == 't' || c == 'f':
+		kind = "a JSON boolean"
+	case c == 'n':
+		kind = "a JSON null"
+	case c == '-' || c >= '0' && c <= '9':
+		kind = "a JSON number"
+	default:
+		return &SyntaxError{Offset: 0, Msg: "not JSON"}
+	}
+	return &SyntaxError{Offset: 0, Msg: kind + " is not an object"}
+}
