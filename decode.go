@@ -350,8 +350,8 @@ func (d *fastDecoder) hex4() (rune, bool) {
 	return rune(v), true
 }
 
-// skip passes over a value, checking its syntax as decoding would but
-// allocating nothing for it.
+// skip passes over a value, checking its syntax exactly as decoding would
+// but allocating nothing for it.
 func (d *fastDecoder) skip() {
 	if d.pos >= len(d.data) {
 		d.fail("unexpected end of input")
@@ -360,8 +360,10 @@ func (d *fastDecoder) skip() {
 	switch c := d.data[d.pos]; {
 	case c == '"':
 		d.skipString()
-	case c == '{', c == '[':
-		d.skipContainer()
+	case c == '{':
+		d.skipObject()
+	case c == '[':
+		d.skipArray()
 	case c == '-' || c >= '0' && c <= '9':
 		d.number()
 	case c == 't':
@@ -382,7 +384,24 @@ func (d *fastDecoder) skipString() {
 			d.pos = i + 1
 			return
 		case c == '\\':
-			i++
+			if i+1 >= len(d.data) {
+				break
+			}
+			switch d.data[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i++
+			case 'u':
+				d.pos = i + 2
+				if _, ok := d.hex4(); !ok {
+					d.fail("invalid \\u escape")
+					return
+				}
+				i = d.pos - 1
+			default:
+				d.pos = i
+				d.fail("invalid escape sequence")
+				return
+			}
 		case c < 0x20:
 			d.pos = i
 			d.fail("control character in a string")
@@ -393,34 +412,86 @@ func (d *fastDecoder) skipString() {
 	d.fail("unexpected end of input in a string")
 }
 
-// skipContainer passes over an object or array by matching brackets,
-// within the nesting limit; the syntax of its scalars is checked loosely.
-func (d *fastDecoder) skipContainer() {
-	depth := 0
-	for d.pos < len(d.data) {
-		switch c := d.data[d.pos]; c {
-		case '"':
-			d.skipString()
-			if d.err != nil {
-				return
-			}
-			continue
-		case '{', '[':
-			depth++
-			if d.depth+depth > MaxDepth {
-				d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
-				return
-			}
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				d.pos++
-				return
-			}
+func (d *fastDecoder) skipObject() {
+	d.pos++ // '{'
+	d.depth++
+	if d.depth > MaxDepth {
+		d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
+		return
+	}
+	d.ws()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
+		d.depth--
+		return
+	}
+	for d.err == nil {
+		d.ws()
+		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+			d.fail("expected a string key")
+			return
+		}
+		d.skipString()
+		d.ws()
+		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+			d.fail(`expected ":" after a key`)
+			return
 		}
 		d.pos++
+		d.ws()
+		d.skip()
+		d.ws()
+		if d.pos >= len(d.data) {
+			d.fail("unexpected end of input in an object")
+			return
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			d.depth--
+			return
+		default:
+			d.fail(`expected "," or "}" in an object`)
+			return
+		}
 	}
-	d.fail("unexpected end of input")
+}
+
+func (d *fastDecoder) skipArray() {
+	d.pos++ // '['
+	d.depth++
+	if d.depth > MaxDepth {
+		d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
+		return
+	}
+	d.ws()
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
+		d.depth--
+		return
+	}
+	for d.err == nil {
+		d.ws()
+		d.skip()
+		d.ws()
+		if d.pos >= len(d.data) {
+			d.fail("unexpected end of input in an array")
+			return
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			d.depth--
+			return
+		default:
+			d.fail(`expected "," or "]" in an array`)
+			return
+		}
+	}
 }
 
 // decodeFast decodes a JSON object, only the members fields may read when

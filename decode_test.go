@@ -79,7 +79,12 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Skipping a value checks its syntax exactly as decoding it does.
+		_, selErr := decodeFast(data, &fieldSet{names: []string{"a"}})
 		got, err := decodeFast(data, nil)
+		if (selErr == nil) != (err == nil) {
+			t.Fatalf("decodeFast(%q): selected error = %v; full error = %v", data, selErr, err)
+		}
 		var std map[string]any
 		stdErr := json.Unmarshal(data, &std)
 		if stdErr == nil && std == nil {
