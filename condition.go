@@ -63,12 +63,24 @@ type program struct {
 	// reads lists the top-level fields the expression reads; only those
 	// need decoding. It is nil when the expression may read any field.
 	reads *fieldSet
+	// path is set when the expression only reads a field (user.name,
+	// items[0].id): its keys, followed without running the VM.
+	path []any
 }
 
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
 
 // run evaluates the program against env, the event's field map.
 func (p *program) run(env map[string]any) (any, error) {
+	if p.path != nil {
+		var v any = env
+		for _, k := range p.path {
+			if v = get(v, k); v == nil {
+				break
+			}
+		}
+		return v, nil
+	}
 	m := vmPool.Get().(*vm.VM)
 	out, err := m.Run(p.prog, env)
 	vmPool.Put(m)
@@ -197,7 +209,11 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if err != nil {
 		return nil, newExprError(err, source)
 	}
-	return &program{source: source, kind: kind, prog: prog, filter: filter, reads: topLevelReads(tree.Node)}, nil
+	p := &program{source: source, kind: kind, prog: prog, filter: filter, reads: topLevelReads(tree.Node)}
+	if kind == kindValue {
+		p.path = fieldPath(tree.Node)
+	}
+	return p, nil
 }
 
 // at formats where an error is, with a caret under it.
@@ -575,4 +591,30 @@ func literal(n ast.Node) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// fieldPath returns the keys of an expression that only reads a field, or
+// nil.
+func fieldPath(n ast.Node) []any {
+	if !isFieldPath(n) {
+		return nil
+	}
+	var keys []any
+	for {
+		c := n.(*ast.CallNode)
+		switch k := c.Arguments[1].(type) {
+		case *ast.StringNode:
+			keys = append(keys, k.Value)
+		case *ast.IntegerNode:
+			keys = append(keys, k.Value)
+		}
+		if env, ok := c.Arguments[0].(*ast.IdentifierNode); ok && env.Value == "$env" {
+			break
+		}
+		n = c.Arguments[0]
+	}
+	for i, j := 0, len(keys)-1; i < j; i, j = i+1, j-1 {
+		keys[i], keys[j] = keys[j], keys[i]
+	}
+	return keys
 }

@@ -58,7 +58,7 @@ func (d *fastDecoder) object(fields *fieldSet) map[string]any {
 			d.fail("expected a string key")
 			return nil
 		}
-		key := d.str()
+		key := d.str(true)
 		d.ws()
 		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
 			d.fail(`expected ":" after a key`)
@@ -98,7 +98,7 @@ func (d *fastDecoder) value() any {
 	}
 	switch c := d.data[d.pos]; {
 	case c == '"':
-		return d.str()
+		return d.strValue()
 	case c == '{':
 		return d.object(nil)
 	case c == '[':
@@ -237,8 +237,27 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// str reads a JSON string at d.pos (the opening quote).
-func (d *fastDecoder) str() string {
+// strValue reads a JSON string value, interned when it is short.
+func (d *fastDecoder) strValue() any {
+	start := d.pos + 1
+	for i := start; i < len(d.data); i++ {
+		switch c := d.data[i]; {
+		case c == '"':
+			s := d.data[start:i]
+			if utf8.Valid(s) {
+				d.pos = i + 1
+				return internValue(s)
+			}
+			return d.str(false)
+		case c == '\\' || c < 0x20:
+			return d.str(false)
+		}
+	}
+	return d.str(false)
+}
+
+// str reads a JSON string at d.pos (the opening quote); keys are interned.
+func (d *fastDecoder) str(key bool) string {
 	d.pos++
 	start := d.pos
 	for i := start; i < len(d.data); i++ {
@@ -247,6 +266,9 @@ func (d *fastDecoder) str() string {
 			d.pos = i + 1
 			s := d.data[start:i]
 			if utf8.Valid(s) {
+				if key {
+					return internKey(s)
+				}
 				return string(s)
 			}
 			return validUTF8(string(s))
