@@ -350,6 +350,8 @@ type LockedDedup struct {
 	next  atomic.Int64 // table.nextEnd(), readable without the lock
 }
 
+var _ Deduper = (*LockedDedup)(nil)
+
 // NewLockedDedup returns an empty LockedDedup that keeps at most
 // maxGroups groups, which must be positive.
 func NewLockedDedup(maxGroups int) (*LockedDedup, error) {

@@ -10,9 +10,10 @@ import (
 	"time"
 )
 
-// DefaultTimeFields are the event fields that give an event its time,
-// tried in order: Panther's normalised event time, then a common raw one.
-var DefaultTimeFields = []string{"p_event_time", "timestamp"}
+// defaultTimeFields are the event fields that give an event its time
+// unless WithTimeFields says otherwise: Panther's normalised event time,
+// then a common raw one.
+var defaultTimeFields = []string{"p_event_time", "timestamp"}
 
 // LogTypeField is the event field that names its log type, as in Panther.
 const LogTypeField = "p_log_type"
@@ -78,8 +79,8 @@ func WithMaxGroups(n int) EngineOption {
 }
 
 // WithTimeFields sets the fields, tried in order, that give an event its
-// time (default DefaultTimeFields); a dotted name reads a nested field,
-// and no fields at all means always using the clock.
+// time (default "p_event_time", then "timestamp"); a dotted name reads a
+// nested field, and no fields at all means always using the clock.
 func WithTimeFields(fields ...string) EngineOption {
 	return func(c *engineConfig) {
 		c.timeFields, c.timeFieldsSet = append([]string(nil), fields...), true
@@ -135,7 +136,7 @@ func NewEngine(rules []*Rule, opts ...EngineOption) (*Engine, error) {
 		}
 		e.clock = c.clock
 	}
-	fields := DefaultTimeFields
+	fields := defaultTimeFields
 	if c.timeFieldsSet {
 		fields = c.timeFields
 	}
