@@ -355,8 +355,8 @@ func TestNewEngineErrors(t *testing.T) {
 // forcing evictions along the way.
 func TestEngineConcurrent(t *testing.T) {
 	const (
-		workers = 8
-		each    = 400
+		workers = 4
+		each    = 150
 		users   = 50
 	)
 	for _, maxGroups := range []int{1000, 7} {

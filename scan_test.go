@@ -128,30 +128,25 @@ func TestScanner(t *testing.T) {
 	}
 }
 
-// repeatReader yields n bytes of b.
-type repeatReader struct {
-	b byte
-	n int
+// spaces yields n spaces.
+func spaces(n int) io.Reader {
+	return io.LimitReader(spaceReader{}, int64(n))
 }
 
-func (r *repeatReader) Read(p []byte) (int, error) {
-	if r.n == 0 {
-		return 0, io.EOF
-	}
-	n := min(len(p), r.n)
-	for i := range p[:n] {
-		p[i] = r.b
-	}
-	r.n -= n
-	return n, nil
+type spaceReader struct{}
+
+var someSpaces = bytes.Repeat([]byte(" "), 64<<10)
+
+func (spaceReader) Read(p []byte) (int, error) {
+	return copy(p, someSpaces), nil
 }
 
 func TestScannerDefaultLimit(t *testing.T) {
 	input := io.MultiReader(
-		strings.NewReader("{}\n"),
-		&repeatReader{b: ' ', n: DefaultMaxLineBytes - 2},
-		strings.NewReader("{}\n"), // exactly the limit: an event
-		&repeatReader{b: ' ', n: DefaultMaxLineBytes - 1},
+		strings.NewReader("{}\n{\"s\":\""),
+		spaces(DefaultMaxLineBytes-8),
+		strings.NewReader("\"}\n"), // exactly the limit: an event
+		spaces(DefaultMaxLineBytes-1),
 		strings.NewReader("{}\r\n"), // one byte over
 		strings.NewReader("{}"),
 	)
