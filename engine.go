@@ -257,14 +257,15 @@ func (e *Engine) ProcessEvent(ev *Event, logType string) error {
 	for _, r := range e.rulesFor(logType) {
 		h := Hit{Type: AlertRule, LogType: logType}
 		m, err := r.Match(ev)
-		var ee *EvalError
 		switch {
-		case errors.As(err, &ee):
+		case err != nil:
+			var ee *EvalError
+			if !errors.As(err, &ee) {
+				errs = append(errs, err)
+				continue
+			}
 			e.ruleErrors.Add(1)
 			h.Type, h.Match = AlertRuleError, ruleErrorMatch(r, ee)
-		case err != nil:
-			errs = append(errs, err)
-			continue
 		case m == nil:
 			continue
 		default:
