@@ -113,10 +113,14 @@ func (e *EvalError) Kind() string {
 var (
 	quotedText = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|` + "`[^`]*`")
 	numberText = regexp.MustCompile(`[-+]?\b\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\b`)
+	// expr reports a string that int() or float() cannot convert with the
+	// string itself, unquoted: "invalid operation: int(abc)".
+	conversionText = regexp.MustCompile(`(?s)^invalid operation: (int|float)\(.*\)$`)
 )
 
 // normalizeMessage removes the values that an error message may quote.
 func normalizeMessage(msg string) string {
+	msg = conversionText.ReplaceAllString(msg, "invalid operation: $1(…)")
 	msg = quotedText.ReplaceAllString(msg, `"…"`)
 	return numberText.ReplaceAllString(msg, "N")
 }

@@ -153,6 +153,10 @@ func decodeObject(data []byte) (map[string]any, error) {
 		}
 		return nil, iterError(it.Error, "not JSON")
 	default:
+		// The first byte only suggests a kind: "not json" starts like null.
+		if !json.Valid(data) {
+			return nil, &SyntaxError{Offset: 0, Msg: "not JSON"}
+		}
 		return nil, &SyntaxError{Offset: 0, Msg: "a JSON " + kindName(next) + " is not an object"}
 	}
 	d := decoder{it: it}

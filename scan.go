@@ -1,0 +1,216 @@
+package detect
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+)
+
+// DefaultMaxLineBytes is the longest line a Scanner reads as an event
+// unless told otherwise: 16 MiB, without its line ending.
+const DefaultMaxLineBytes = 16 << 20
+
+// ErrLineTooLong is the error of a line longer than the Scanner's limit.
+var ErrLineTooLong = errors.New("detect: line too long")
+
+// LineError reports a malformed line of a JSON lines input: not a JSON
+// object, or too long.
+type LineError struct {
+	Name string // the input's name, e.g. its file name
+	Line int    // 1-based line number
+	Err  error  // a *SyntaxError, or ErrLineTooLong
+}
+
+// Error returns "detect: NAME:LINE: MESSAGE", with control characters in
+// the message escaped: it may quote the line, and it goes to terminals.
+func (e *LineError) Error() string {
+	msg := strings.TrimPrefix(e.Err.Error(), "detect: ")
+	if strings.ContainsFunc(msg, isControl) {
+		var b strings.Builder
+		for _, r := range msg {
+			if isControl(r) {
+				fmt.Fprintf(&b, "\\x%02x", r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+		msg = b.String()
+	}
+	return fmt.Sprintf("detect: %s:%d: %s", e.Name, e.Line, msg)
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 }
+
+// Unwrap returns the underlying error.
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Scanner feeds inputs of JSON lines, one event per line, to an Engine.
+// Its zero value is not usable: Engine must be set. Lines end with "\n" or
+// "\r\n"; blank lines are skipped and counted nowhere; a line that is not
+// a JSON object, or longer than MaxLineBytes, is malformed: it is reported
+// to OnMalformed, counted, and the scan goes on with the next line. Gzip
+// inputs are recognised by their first bytes and decompressed.
+//
+// A Scanner may scan several inputs in turn, or at once from several
+// goroutines; its counters add up over all of them. It does not call
+// Engine.Flush: the caller does once all inputs are read.
+type Scanner struct {
+	// Engine processes the events.
+	Engine *Engine
+	// LogType, if set, is the log type of every event; otherwise each
+	// event's p_log_type field gives it.
+	LogType string
+	// MaxLineBytes is the longest line read as an event, without its line
+	// ending; zero means DefaultMaxLineBytes.
+	MaxLineBytes int
+	// OnMalformed, if set, is called with each malformed line, from the
+	// goroutine that called Scan.
+	OnMalformed func(*LineError)
+
+	events, malformed, bytes atomic.Int64
+}
+
+// ScanStats are a Scanner's counters.
+type ScanStats struct {
+	Events    int64 // well-formed lines, processed as events
+	Malformed int64 // malformed lines
+	Bytes     int64 // bytes of the lines read, after decompression
+}
+
+// Stats returns the counters of every scan so far. It may be called while
+// a scan runs, e.g. to show progress.
+func (s *Scanner) Stats() ScanStats {
+	return ScanStats{Events: s.events.Load(), Malformed: s.malformed.Load(), Bytes: s.bytes.Load()}
+}
+
+// Scan reads r to its end and processes each line as an event; name names
+// r in the reports of malformed lines. It returns an error, wrapped with
+// name and line number, when r cannot be read (a corrupt gzip stream
+// included); ctx's error when ctx is done; or the engine's error when its
+// deduper or sink fails. A malformed line is not an error of Scan.
+func (s *Scanner) Scan(ctx context.Context, r io.Reader, name string) error {
+	if s.Engine == nil {
+		return errors.New("detect: Scanner has no Engine")
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("detect: %s: %w", name, err)
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(zr, 64<<10)
+	}
+	limit := s.MaxLineBytes
+	if limit <= 0 {
+		limit = DefaultMaxLineBytes
+	}
+	lr := newLineReader(br, limit)
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil && !errors.Is(err, ErrLineTooLong) {
+			return fmt.Errorf("detect: %s:%d: %w", name, lr.line+1, err)
+		}
+		if lr.line%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		s.bytes.Add(int64(lr.read))
+		lr.read = 0
+		if err == nil && isBlank(line) {
+			continue
+		}
+		var ev *Event
+		if err == nil {
+			ev, err = ParseEvent(line)
+		}
+		if err != nil {
+			s.malformed.Add(1)
+			if s.OnMalformed != nil {
+				s.OnMalformed(&LineError{Name: name, Line: lr.line, Err: err})
+			}
+			continue
+		}
+		s.events.Add(1)
+		if err := s.Engine.ProcessEvent(ev, s.LogType); err != nil {
+			return err // the engine's deduper or sink, not the input
+		}
+	}
+}
+
+func isBlank(line []byte) bool {
+	return len(bytes.TrimLeft(line, " \t\r\v\f")) == 0
+}
+
+// lineReader splits its input into lines of at most max bytes, without
+// their "\n" or "\r\n". A longer line is skipped to its end and reported
+// with ErrLineTooLong, after which reading goes on.
+type lineReader struct {
+	r    *bufio.Reader
+	max  int
+	buf  []byte // holds a line that spans several reads
+	line int    // number of the line last returned
+	read int    // bytes consumed since the caller last reset it
+	bom  bool   // a leading byte order mark has been looked for
+}
+
+func newLineReader(r *bufio.Reader, max int) *lineReader {
+	return &lineReader{r: r, max: max}
+}
+
+// next returns the next line, valid until the following call, or io.EOF
+// at the end of the input, or a read error.
+func (lr *lineReader) next() ([]byte, error) {
+	if !lr.bom {
+		lr.bom = true
+		if b, _ := lr.r.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
+			lr.r.Discard(3)
+			lr.read += 3
+		}
+	}
+	lr.buf = lr.buf[:0]
+	tooLong := false
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		lr.read += len(chunk)
+		if !tooLong {
+			if len(lr.buf)+len(chunk) > lr.max+2 { // room for "\r\n"
+				tooLong = true
+				lr.buf = lr.buf[:0]
+			} else if err == bufio.ErrBufferFull || len(lr.buf) > 0 {
+				lr.buf = append(lr.buf, chunk...)
+			}
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && len(chunk) == 0 && len(lr.buf) == 0 && !tooLong:
+			// The input ended after the last line's "\n".
+			return nil, io.EOF
+		case err != nil && err != io.EOF:
+			return nil, err
+		}
+		// chunk ends the line: with "\n", or at the end of the input.
+		lr.line++
+		line := chunk
+		if len(lr.buf) > 0 {
+			line = lr.buf
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if tooLong || len(line) > lr.max {
+			return nil, fmt.Errorf("%w: over %d bytes", ErrLineTooLong, lr.max)
+		}
+		return line, nil
+	}
+}
