@@ -100,10 +100,7 @@ func (e *EvalError) Unwrap() error { return e.Err }
 // failure of the same expression has the same kind, whatever the event.
 // Rule-error alerts are grouped by it.
 func (e *EvalError) Kind() string {
-	// The text before the first colon says what failed; what follows
-	// often quotes the offending value.
-	msg, _, _ := strings.Cut(e.Msg, ":")
-	k := fmt.Sprintf("%s: %s", e.Part, normalizeMessage(msg))
+	k := fmt.Sprintf("%s: %s", e.Part, normalizeMessage(e.Msg))
 	if e.Line > 0 {
 		k += fmt.Sprintf(" (%d:%d)", e.Line, e.Column)
 	}
