@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"unicode/utf16"
@@ -518,13 +519,17 @@ func (d *fastDecoder) skipArray() {
 
 // decodeFast decodes a JSON object, only the members fields may read when
 // fields is not nil.
-func decodeFast(data []byte, fields *fieldSet) (map[string]any, error) {
+func decodeFast(data []byte, fields *fieldSet) (map[string]any, *SyntaxError) {
 	d := fastDecoder{data: data}
 	d.ws()
 	if d.pos >= len(data) {
 		return nil, &SyntaxError{Offset: 0, Msg: "empty input"}
 	}
 	if data[d.pos] != '{' {
+		// The first byte only suggests a kind: "not json" starts like null.
+		if !json.Valid(data) {
+			return nil, &SyntaxError{Offset: int64(d.pos), Msg: "not JSON"}
+		}
 		return nil, notObject(data[d.pos])
 	}
 	m := d.object(fields)

@@ -5,6 +5,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	jsoniter "github.com/json-iterator/go"
 )
 
 var decodeCorpus = []string{
@@ -29,11 +32,13 @@ func TestDecodeFastMatchesDecoders(t *testing.T) {
 			t.Errorf("decodeFast(%q) error: %v", s, err)
 			continue
 		}
-		want, err := decodeObject([]byte(s))
-		if err != nil {
-			t.Fatalf("decodeObject(%q) error: %v", s, err)
+		var want map[string]any
+		if err := jsoniter.Unmarshal([]byte(s), &want); err != nil {
+			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(got, want) {
+		// json-iterator keeps invalid UTF-8 as it is; detect replaces it
+		// as encoding/json does.
+		if utf8.ValidString(s) && !valuesEqual(got, want) {
 			t.Errorf("decodeFast(%q) = %#v; json-iterator gives %#v", s, got, want)
 		}
 		var std map[string]any

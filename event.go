@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -143,141 +141,11 @@ func (e *SyntaxError) Error() string {
 }
 
 func decodeObject(data []byte) (map[string]any, error) {
-	it := jsonAPI.BorrowIterator(data)
-	defer jsonAPI.ReturnIterator(it)
-	switch next := it.WhatIsNext(); next {
-	case jsoniter.ObjectValue:
-	case jsoniter.InvalidValue:
-		if len(strings.TrimSpace(string(data))) == 0 {
-			return nil, &SyntaxError{Offset: 0, Msg: "empty input"}
-		}
-		return nil, iterError(it.Error, "not JSON")
-	default:
-		// The first byte only suggests a kind: "not json" starts like null.
-		if !json.Valid(data) {
-			return nil, &SyntaxError{Offset: 0, Msg: "not JSON"}
-		}
-		return nil, &SyntaxError{Offset: 0, Msg: "a JSON " + kindName(next) + " is not an object"}
-	}
-	d := decoder{it: it}
-	m := d.object(0)
-	if d.err != nil {
-		return nil, d.err
-	}
-	if it.Error != nil && it.Error != io.EOF {
-		return nil, iterError(it.Error, "")
-	}
-	// Anything but white space after the object is an error, as in
-	// encoding/json.
-	if it.WhatIsNext() != jsoniter.InvalidValue || it.Error != io.EOF {
-		return nil, &SyntaxError{Offset: -1, Msg: "text after the JSON object"}
+	m, err := decodeFast(data, nil)
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
-}
-
-func kindName(t jsoniter.ValueType) string {
-	switch t {
-	case jsoniter.StringValue:
-		return "string"
-	case jsoniter.NumberValue:
-		return "number"
-	case jsoniter.NilValue:
-		return "null"
-	case jsoniter.BoolValue:
-		return "boolean"
-	case jsoniter.ArrayValue:
-		return "array"
-	case jsoniter.ObjectValue:
-		return "object"
-	}
-	return "invalid value"
-}
-
-var iterOffset = regexp.MustCompile(`, error found in #(\d+) byte`)
-
-// iterError turns json-iterator's error into a SyntaxError: its message
-// without the dump of the input that it appends (attacker-controlled text),
-// and the offset that the dump names.
-func iterError(err error, fallback string) *SyntaxError {
-	if err == nil || err == io.EOF {
-		return &SyntaxError{Offset: -1, Msg: fallback}
-	}
-	msg := err.Error()
-	off := int64(-1)
-	if m := iterOffset.FindStringSubmatchIndex(msg); m != nil {
-		off, _ = strconv.ParseInt(msg[m[2]:m[3]], 10, 64)
-		msg = msg[:m[0]]
-	}
-	return &SyntaxError{Offset: off, Msg: msg}
-}
-
-type decoder struct {
-	it  *jsoniter.Iterator
-	err error
-}
-
-func (d *decoder) fail(msg string) {
-	if d.err == nil {
-		d.err = &SyntaxError{Offset: -1, Msg: msg}
-	}
-}
-
-func (d *decoder) value(depth int) any {
-	if d.err != nil {
-		return nil
-	}
-	it := d.it
-	switch it.WhatIsNext() {
-	case jsoniter.StringValue:
-		return validUTF8(it.ReadString())
-	case jsoniter.NumberValue:
-		n := it.ReadNumber()
-		if it.Error != nil && it.Error != io.EOF {
-			return nil
-		}
-		v, err := readNumber(string(n))
-		if err != nil {
-			d.fail(err.Error())
-		}
-		return v
-	case jsoniter.NilValue:
-		it.ReadNil()
-		return nil
-	case jsoniter.BoolValue:
-		return it.ReadBool()
-	case jsoniter.ArrayValue:
-		if depth >= MaxDepth {
-			d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
-			return nil
-		}
-		list := make([]any, 0, 4)
-		it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
-			list = append(list, d.value(depth+1))
-			return d.err == nil && (it.Error == nil || it.Error == io.EOF)
-		})
-		return list
-	case jsoniter.ObjectValue:
-		if depth >= MaxDepth {
-			d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
-			return nil
-		}
-		return d.object(depth + 1)
-	default:
-		d.fail("invalid value")
-		return nil
-	}
-}
-
-func (d *decoder) object(depth int) map[string]any {
-	m := make(map[string]any, 8)
-	d.it.ReadMapCB(func(it *jsoniter.Iterator, key string) bool {
-		m[validUTF8(key)] = d.value(depth)
-		return d.err == nil && (it.Error == nil || it.Error == io.EOF)
-	})
-	if d.err == nil && d.it.Error != nil && d.it.Error != io.EOF {
-		d.err = iterError(d.it.Error, "")
-	}
-	return m
 }
 
 // validUTF8 replaces each byte of s that is not valid UTF-8 with U+FFFD,

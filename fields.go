@@ -128,5 +128,9 @@ func children(n ast.Node) []ast.Node {
 // matches a name ignoring case is kept, so field lookups give the same
 // answers as on the whole event.
 func decodeSelected(data []byte, fields *fieldSet) (map[string]any, error) {
-	return decodeFast(data, fields)
+	m, err := decodeFast(data, fields)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
