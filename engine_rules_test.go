@@ -119,7 +119,7 @@ func catalogEvents(n int, seed uint64, adversarial bool) [][]byte {
 		}
 		ev := map[string]any{"eid": fmt.Sprintf("e%d", i), "p_log_type": ct.name,
 			"p_event_time": "2024-07-31T10:00:00Z", "sourceIP": fmt.Sprintf("10.0.%d.%d", rng.IntN(256), rng.IntN(256)),
-			"userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+			"userAgent":         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
 			"requestParameters": map[string]any{"bucketName": "logs-" + fmt.Sprint(rng.IntN(100)), "policy": `{"Version":"2012-10-17"}`}}
 		setPath(ev, ct.action, action)
 		setPath(ev, ct.status, status)
