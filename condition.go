@@ -66,6 +66,9 @@ type program struct {
 	// path is set when the expression only reads a field (user.name,
 	// items[0].id): its keys, followed without running the VM.
 	path []any
+	// direct evaluates the expression without the VM when it is simple
+	// enough; nil otherwise.
+	direct direct
 }
 
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
@@ -80,6 +83,13 @@ func (p *program) run(env map[string]any) (any, error) {
 			}
 		}
 		return v, nil
+	}
+	if p.direct != nil {
+		// Any error, including a value the VM would reject, is left to
+		// the VM to report with its position.
+		if out, err := p.direct(env); err == nil {
+			return out, nil
+		}
 	}
 	m := vmPool.Get().(*vm.VM)
 	out, err := m.Run(p.prog, env)
@@ -213,6 +223,7 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if kind == kindValue {
 		p.path = fieldPath(tree.Node)
 	}
+	p.direct = compileDirect(tree.Node)
 	return p, nil
 }
 

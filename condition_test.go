@@ -3,6 +3,8 @@ package detect
 import (
 	"strings"
 	"testing"
+
+	"github.com/expr-lang/expr/vm"
 )
 
 // semanticsEvent exercises Panther's field semantics: nested objects, mixed
@@ -316,4 +318,43 @@ func mustDecode(t *testing.T, s string) map[string]any {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestDirectMatchesVM checks that the direct evaluation of the conditions
+// of the semantics table gives the VM's answers.
+func TestDirectMatchesVM(t *testing.T) {
+	env := mustDecode(t, semanticsEvent)
+	conds := []string{
+		`status == "SUCCESS" && action == "RevokeUserSessions"`, `status == "FAILED"`, `missing == nil`,
+		`sourceip == "12.34.56.78"`, `nested.DEEP.deeper.VALUE == "x"`, `missing > 1`, `port > 100 && port <= 443`,
+		`text contains "World"`, `missing contains "x"`, `action startsWith "Revoke"`, `action in ["CreateUser", "RevokeUserSessions"]`,
+		`missing in ["a", nil]`, `missing not in ["a"]`, `!missing`, `missing || status == "SUCCESS"`, `items[1].KEY == "b"`,
+		`status > 1`, `port contains "4"`, `status`, `true`, `false || nil`, `sourceIP matches "^12\\."`, `len(missing) == 0`,
+	}
+	direct := 0
+	for _, c := range conds {
+		p, e := compileExpr(c, kindBool, nil)
+		if e != nil {
+			t.Fatalf("compile %s: %v", c, e.Msg)
+		}
+		if p.direct == nil {
+			continue
+		}
+		direct++
+		m := new(vm.VM)
+		want, wantErr := m.Run(p.prog, env)
+		got, gotErr := p.direct(env)
+		if gotErr != nil {
+			if wantErr == nil {
+				t.Errorf("%s: direct error %v; VM gives %v", c, gotErr, want)
+			}
+			continue
+		}
+		if wantErr != nil || got != want {
+			t.Errorf("%s: direct = %v; VM = %v, %v", c, got, want, wantErr)
+		}
+	}
+	if direct < len(conds)/2 {
+		t.Errorf("only %d of %d conditions are evaluated directly", direct, len(conds))
+	}
 }

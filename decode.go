@@ -59,7 +59,21 @@ func (d *fastDecoder) object(fields *fieldSet) map[string]any {
 			d.fail("expected a string key")
 			return nil
 		}
-		key := d.str(true)
+		// A plain key is compared in place; only keys that are kept
+		// become strings.
+		keyStart, keyEnd := d.pos+1, d.plainStringEnd()
+		var key string
+		wanted := true
+		if keyEnd >= 0 {
+			kb := d.data[keyStart:keyEnd]
+			d.pos = keyEnd + 1
+			if wanted = fields == nil || fields.hasBytes(kb); wanted {
+				key = internKey(kb)
+			}
+		} else {
+			key = d.str(true)
+			wanted = fields == nil || fields.has(key)
+		}
 		d.ws()
 		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
 			d.fail(`expected ":" after a key`)
@@ -67,7 +81,7 @@ func (d *fastDecoder) object(fields *fieldSet) map[string]any {
 		}
 		d.pos++
 		d.ws()
-		if fields == nil || fields.has(key) {
+		if wanted {
 			m[key] = d.value()
 		} else {
 			d.skip()
@@ -236,6 +250,20 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// plainStringEnd returns the position of the closing quote of the string
+// at d.pos when it holds only printable ASCII without escapes, else -1.
+func (d *fastDecoder) plainStringEnd() int {
+	for i := d.pos + 1; i < len(d.data); i++ {
+		switch c := d.data[i]; {
+		case c == '"':
+			return i
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return -1
+		}
+	}
+	return -1
 }
 
 // strValue reads a JSON string value, interned when it is short.

@@ -43,6 +43,15 @@ type Engine struct {
 
 	observed atomic.Int64 // latest time observed, Unix nanoseconds
 
+	// headFields are the top-level fields Process reads before routing:
+	// the log type and the time fields.
+	headFields *fieldSet
+	// reads holds, by log type, the top-level fields that its rules read
+	// (nil: any field); readsAll for events without a log type.
+	reads        map[string]*fieldSet
+	readsAll     *fieldSet
+	readsUntyped *fieldSet
+
 	events, matches, suppressed, ruleErrors, alerts atomic.Uint64
 }
 
@@ -152,8 +161,40 @@ func NewEngine(rules []*Rule, opts ...EngineOption) (*Engine, error) {
 	if err := e.addRules(rules); err != nil {
 		return nil, err
 	}
+	e.headFields = &fieldSet{names: []string{LogTypeField}}
+	for _, path := range e.timeFields {
+		e.headFields = union(e.headFields, &fieldSet{names: path[:1]})
+	}
+	e.reads = make(map[string]*fieldSet, len(e.byType))
+	for lt, rs := range e.byType {
+		e.reads[lt] = e.fieldsRead(rs)
+	}
+	e.readsAll = e.fieldsRead(e.all)
+	e.readsUntyped = e.fieldsRead(e.untyped)
 	e.observed.Store(math.MinInt64)
 	return e, nil
+}
+
+// fieldsRead is what decoding needs for rules rs: the fields they read,
+// and the head fields.
+func (e *Engine) fieldsRead(rs []*Rule) *fieldSet {
+	sets := []*fieldSet{e.headFields}
+	for _, r := range rs {
+		c, _ := r.compiled()
+		sets = append(sets, c.reads)
+	}
+	return union(sets...)
+}
+
+// readsFor returns the fields the rules for log type lt read.
+func (e *Engine) readsFor(lt string) *fieldSet {
+	if lt == "" {
+		return e.readsAll
+	}
+	if f, ok := e.reads[lt]; ok {
+		return f
+	}
+	return e.readsUntyped
 }
 
 func (e *Engine) addRules(rules []*Rule) error {
@@ -212,11 +253,16 @@ func (e *Engine) rulesFor(lt string) []*Rule {
 // does, with the log type of its p_log_type field. Data that is not a JSON
 // object returns a *SyntaxError and is not counted as an event.
 func (e *Engine) Process(data []byte) error {
-	ev, err := ParseEvent(data)
+	// Only the log type and the time are decoded before routing; the rest
+	// is checked for syntax, and decoded once, for the fields the event's
+	// rules read, when a rule's prefilter lets the event through.
+	head, err := decodeSelected(data, e.headFields)
 	if err != nil {
 		return err
 	}
-	return e.ProcessEvent(ev, "")
+	ev := &Event{fields: head, raw: data}
+	logType, _ := ev.Get(LogTypeField).(string)
+	return e.process(ev, logType, data)
 }
 
 // ProcessMap processes an already decoded event as ProcessEvent does, with
@@ -248,14 +294,32 @@ func (e *Engine) ProcessEvent(ev *Event, logType string) error {
 	if logType == "" {
 		logType, _ = ev.Get(LogTypeField).(string)
 	}
+	return e.process(ev, logType, nil)
+}
+
+// process runs the rules for logType on ev. When raw is set, ev holds only
+// the head fields, and the fields the rules read are decoded from raw on
+// the first rule whose prefilter lets the event through.
+func (e *Engine) process(ev *Event, logType string, raw []byte) error {
 	t := e.eventTime(ev)
 	e.events.Add(1)
+	decoded := raw == nil
 	var (
 		out  []*Alert
 		errs []error
 	)
 	for _, r := range e.rulesFor(logType) {
 		h := Hit{Type: AlertRule, LogType: logType}
+		if !decoded {
+			if c, _ := r.compiled(); !c.condition.filter.mayMatch(raw) {
+				continue
+			}
+			fields, err := decodeSelected(raw, e.readsFor(logType))
+			if err != nil {
+				return err
+			}
+			ev, decoded = &Event{fields: fields, raw: raw}, true
+		}
 		m, err := r.Match(ev)
 		switch {
 		case err != nil:

@@ -23,6 +23,38 @@ func (s *fieldSet) has(key string) bool {
 	return false
 }
 
+// hasBytes is has for a key held as bytes, which must be ASCII.
+func (s *fieldSet) hasBytes(key []byte) bool {
+	for _, n := range s.names {
+		if len(n) == len(key) && asciiEqualFold(n, key) {
+			return true
+		}
+		if len(n) != len(key) && !isASCII(n) && strings.EqualFold(n, string(key)) {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiEqualFold compares an ASCII key with a name, ignoring case as
+// strings.EqualFold does: for ASCII only letters fold, except that 'k' and
+// 's' also match the Kelvin sign and long s, which are not ASCII.
+func asciiEqualFold(name string, key []byte) bool {
+	for i := 0; i < len(key); i++ {
+		a, b := name[i], key[i]
+		if a == b {
+			continue
+		}
+		if a >= 0x80 {
+			return strings.EqualFold(name, string(key))
+		}
+		if a|0x20 != b|0x20 || a|0x20 < 'a' || a|0x20 > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
 // union merges sets; nil (any field) absorbs everything.
 func union(sets ...*fieldSet) *fieldSet {
 	out := &fieldSet{}

@@ -1,0 +1,221 @@
+package detect
+
+import (
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm/runtime"
+)
+
+// A direct program evaluates the commonest expressions (comparisons of
+// fields with constants joined by && and ||, string predicates, constant
+// membership) by walking closures instead of running expr's VM, which
+// saves the VM's set-up and its per-run allocation. It is built from the
+// same rewritten tree and calls the same functions as the VM would, so its
+// answers are the VM's; when it meets an error, the VM runs the expression
+// again to report the error with its position.
+type direct func(env map[string]any) (any, error)
+
+// directFunctions are the internal functions a direct program may call.
+var directFunctions = map[string]func(args ...any) (any, error){
+	fnGet: rtGet, fnBool: rtBool, fnLess: rtLess, fnMore: rtMore, fnLessEq: rtLessEq, fnMoreEq: rtMoreEq,
+	fnContains: rtContains, fnStarts: rtStartsWith, fnEnds: rtEndsWith, fnMatchRe: rtMatchRe,
+	fnMatches: rtMatches, fnIn: rtIn, fnInSet: rtInSet, fnLen: rtLen,
+}
+
+// compileDirect returns a direct program for n, or nil when n uses anything
+// beyond the subset.
+func compileDirect(n ast.Node) direct {
+	switch n := n.(type) {
+	case *ast.StringNode:
+		v := any(n.Value)
+		return func(map[string]any) (any, error) { return v, nil }
+	case *ast.IntegerNode:
+		v := any(n.Value)
+		return func(map[string]any) (any, error) { return v, nil }
+	case *ast.FloatNode:
+		v := any(n.Value)
+		return func(map[string]any) (any, error) { return v, nil }
+	case *ast.BoolNode:
+		v := any(n.Value)
+		return func(map[string]any) (any, error) { return v, nil }
+	case *ast.NilNode:
+		return func(map[string]any) (any, error) { return nil, nil }
+	case *ast.ConstantNode:
+		v := n.Value
+		return func(map[string]any) (any, error) { return v, nil }
+	case *ast.IdentifierNode:
+		if n.Value == "$env" {
+			return func(env map[string]any) (any, error) { return env, nil }
+		}
+	case *ast.UnaryNode:
+		if n.Operator != "!" && n.Operator != "not" {
+			return nil
+		}
+		x := compileDirect(n.Node)
+		if x == nil {
+			return nil
+		}
+		return func(env map[string]any) (any, error) {
+			v, err := x(env)
+			if err != nil {
+				return nil, err
+			}
+			b, ok := v.(bool)
+			if !ok {
+				return nil, errNotDirect
+			}
+			return !b, nil
+		}
+	case *ast.BinaryNode:
+		l, r := compileDirect(n.Left), compileDirect(n.Right)
+		if l == nil || r == nil {
+			return nil
+		}
+		switch n.Operator {
+		case "==", "!=":
+			neg := n.Operator == "!="
+			return func(env map[string]any) (any, error) {
+				a, err := l(env)
+				if err != nil {
+					return nil, err
+				}
+				b, err := r(env)
+				if err != nil {
+					return nil, err
+				}
+				return runtime.Equal(a, b) != neg, nil
+			}
+		case "&&", "and", "||", "or":
+			or := n.Operator == "||" || n.Operator == "or"
+			return func(env map[string]any) (any, error) {
+				a, err := l(env)
+				if err != nil {
+					return nil, err
+				}
+				ab, ok := a.(bool)
+				if !ok {
+					return nil, errNotDirect
+				}
+				if ab == or {
+					return ab, nil
+				}
+				b, err := r(env)
+				if err != nil {
+					return nil, err
+				}
+				if _, ok := b.(bool); !ok {
+					return nil, errNotDirect
+				}
+				return b, nil
+			}
+		}
+	case *ast.ConditionalNode:
+		c, a, b := compileDirect(n.Cond), compileDirect(n.Exp1), compileDirect(n.Exp2)
+		if c == nil || a == nil || b == nil {
+			return nil
+		}
+		return func(env map[string]any) (any, error) {
+			v, err := c(env)
+			if err != nil {
+				return nil, err
+			}
+			cond, ok := v.(bool)
+			if !ok {
+				return nil, errNotDirect
+			}
+			if cond {
+				return a(env)
+			}
+			return b(env)
+		}
+	case *ast.MapNode:
+		keys := make([]string, len(n.Pairs))
+		vals := make([]direct, len(n.Pairs))
+		for i, p := range n.Pairs {
+			pair, ok := p.(*ast.PairNode)
+			if !ok {
+				return nil
+			}
+			k, ok := pair.Key.(*ast.StringNode)
+			if !ok {
+				return nil
+			}
+			keys[i] = k.Value
+			if vals[i] = compileDirect(pair.Value); vals[i] == nil {
+				return nil
+			}
+		}
+		return func(env map[string]any) (any, error) {
+			m := make(map[string]any, len(keys))
+			for i, k := range keys {
+				v, err := vals[i](env)
+				if err != nil {
+					return nil, err
+				}
+				m[k] = v
+			}
+			return m, nil
+		}
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok {
+			return nil
+		}
+		fn, ok := directFunctions[id.Value]
+		if !ok {
+			return nil
+		}
+		args := make([]direct, len(n.Arguments))
+		for i, a := range n.Arguments {
+			if args[i] = compileDirect(a); args[i] == nil {
+				return nil
+			}
+		}
+		switch len(args) {
+		case 1:
+			a0 := args[0]
+			return func(env map[string]any) (any, error) {
+				x, err := a0(env)
+				if err != nil {
+					return nil, err
+				}
+				return fn(x)
+			}
+		case 2:
+			a0, a1 := args[0], args[1]
+			if id.Value == fnGet {
+				return func(env map[string]any) (any, error) {
+					x, err := a0(env)
+					if err != nil {
+						return nil, err
+					}
+					k, err := a1(env)
+					if err != nil {
+						return nil, err
+					}
+					return get(x, k), nil
+				}
+			}
+			return func(env map[string]any) (any, error) {
+				x, err := a0(env)
+				if err != nil {
+					return nil, err
+				}
+				y, err := a1(env)
+				if err != nil {
+					return nil, err
+				}
+				var buf [2]any
+				buf[0], buf[1] = x, y
+				return fn(buf[:]...)
+			}
+		}
+	}
+	return nil
+}
+
+// errNotDirect makes a direct program hand over to the VM.
+var errNotDirect = &directError{}
+
+type directError struct{}
+
+func (*directError) Error() string { return "detect: not evaluated directly" }
