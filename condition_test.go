@@ -358,3 +358,28 @@ func TestDirectMatchesVM(t *testing.T) {
 		t.Errorf("only %d of %d conditions are evaluated directly", direct, len(conds))
 	}
 }
+
+func TestRegexpLiterals(t *testing.T) {
+	tests := []struct {
+		pattern string
+		want    []string
+	}{
+		{`^(CreateUser|DeleteUser)$`, []string{"CreateUser", "DeleteUser"}},
+		{`^Delete.*Bucket$`, []string{"Delete"}},
+		{`abc`, []string{"abc"}},
+		{`(?i)abc`, nil},
+		{`a*`, nil},
+		{`^(Create|x*)User`, []string{"User"}},
+		{`[0-9]+`, nil},
+		{`x|y*`, nil},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, n := range regexpLiterals(tt.pattern) {
+			got = append(got, string(n.text))
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("regexpLiterals(%q) = %q; want %q", tt.pattern, got, tt.want)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package detect
 
 import (
 	"bytes"
+	"regexp"
+	"regexp/syntax"
 	"strings"
 	"unicode/utf8"
 
@@ -134,6 +136,17 @@ func requirements(n ast.Node) [][]needle {
 			if s, ok := n.Arguments[1].(*ast.StringNode); ok && s.Value != "" && plainJSON(s.Value) {
 				return [][]needle{{{text: []byte(s.Value)}}}
 			}
+		case fnMatchRe:
+			if !isFieldPath(n.Arguments[0]) {
+				return nil
+			}
+			re, ok := n.Arguments[1].(*ast.ConstantNode).Value.(*regexp.Regexp)
+			if !ok {
+				return nil
+			}
+			if any := regexpLiterals(re.String()); len(any) > 0 {
+				return [][]needle{any}
+			}
 		case fnInSet:
 			if !isFieldPath(n.Arguments[0]) {
 				return nil
@@ -153,6 +166,76 @@ func requirements(n ast.Node) [][]needle {
 		}
 	}
 	return nil
+}
+
+// regexpLiterals returns texts of which any string matching the pattern
+// contains at least one, or nil when it cannot tell.
+func regexpLiterals(pattern string) []needle {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	lits := requiredLiterals(re.Simplify())
+	if len(lits) == 0 || len(lits) > 16 {
+		return nil
+	}
+	out := make([]needle, 0, len(lits))
+	for _, l := range lits {
+		if l == "" || !plainJSON(l) {
+			return nil
+		}
+		out = append(out, needle{text: []byte(l)})
+	}
+	return out
+}
+
+func requiredLiterals(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil
+		}
+		return []string{string(re.Rune)}
+	case syntax.OpCapture:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpPlus:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredLiterals(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		// Any part's literals are required; take the longest shortest one.
+		var best []string
+		for _, sub := range re.Sub {
+			if l := requiredLiterals(sub); len(l) > 0 && shortestLen(l) > shortestLen(best) {
+				best = l
+			}
+		}
+		return best
+	case syntax.OpAlternate:
+		var all []string
+		for _, sub := range re.Sub {
+			l := requiredLiterals(sub)
+			if len(l) == 0 {
+				return nil
+			}
+			all = append(all, l...)
+		}
+		return all
+	}
+	return nil
+}
+
+func shortestLen(list []string) int {
+	if len(list) == 0 {
+		return 0
+	}
+	n := len(list[0])
+	for _, s := range list[1:] {
+		n = min(n, len(s))
+	}
+	return n
 }
 
 func best(reqs [][]needle) []needle {
