@@ -283,7 +283,8 @@ func TestLoadLogJSON(t *testing.T) {
 	tests := []struct {
 		name, log, want string
 	}{
-		{"numbers", "{i: 1, n: -2, f: 1.5, w: 2.0, e: 1.0e3, h: 0x10, big: 18446744073709551615}", `{"i":1,"n":-2,"f":1.5,"w":2.0,"e":1.0e3,"h":16,"big":18446744073709551615}`},
+		{"numbers", "{i: 1, n: -2, f: 1.5, w: 2.0, e: 1.0e3, x: 1e3, h: 0x10, g: .5, big: 18446744073709551615}", `{"i":1,"n":-2,"f":1.5,"w":2.0,"e":1.0e3,"x":1e3,"h":16,"g":0.5,"big":18446744073709551615}`},
+		{"json syntax", `{"a": 1E+2, "b": "1e3", "c": [-0.5e-3]}`, `{"a":1E+2,"b":"1e3","c":[-0.5e-3]}`},
 		{"scalars", "{s: text, q: 'a \"b\"', b: true, z: null, t: ~, tagged: !!str 5}", `{"s":"text","q":"a \"b\"","b":true,"z":null,"t":null,"tagged":"5"}`},
 		{"order and nesting", "{z: [1, {y: [], x: {}}], a: <b>}", `{"z":[1,{"y":[],"x":{}}],"a":"<b>"}`},
 		{"anchors", "{a: &x {k: v}, b: *x, c: {<<: *x, m: n}}", `{"a":{"k":"v"},"b":{"k":"v"},"c":{"m":"n","k":"v"}}`},

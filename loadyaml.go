@@ -13,6 +13,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // This file reads rule files at the level of YAML nodes, so that every
@@ -490,7 +491,15 @@ func (f *yamlFile) writeJSON(buf *bytes.Buffer, n ast.Node, depth int) {
 		buf.WriteString("null")
 	case *ast.BoolNode:
 		buf.WriteString(strconv.FormatBool(x.Value))
-	case *ast.StringNode, *ast.LiteralNode:
+	case *ast.StringNode:
+		// The YAML parser reads an exponent without a fraction (1e3) as
+		// text; in a log written as JSON it is a number.
+		if x.Token != nil && x.Token.Type == token.StringType && jsonNumber.MatchString(x.Value) {
+			buf.WriteString(x.Value)
+			return
+		}
+		writeJSONString(buf, x.Value)
+	case *ast.LiteralNode:
 		s, _ := scalarText(x)
 		writeJSONString(buf, s)
 	case *ast.IntegerNode:
