@@ -143,7 +143,7 @@ func (l *Loader) load(names []string, read func(string) ([]byte, error), errs []
 	if funcs == nil {
 		funcs = NewFunctions()
 	}
-	st := &loadState{funcs: funcs, defined: map[string]string{}, ruleIDs: map[string]string{}}
+	st := &loadState{funcs: funcs, defined: map[string]string{}, ruleIDs: map[string]string{}, globalIDs: map[string]string{}}
 	var files []*parsedFile
 	for _, name := range names {
 		data, err := read(name)

@@ -36,7 +36,7 @@ var (
 	requiredRuleKeys = []string{"AnalysisType", "RuleID", "Enabled", "LogTypes", "Severity"}
 )
 
-// panthersIDChars are the characters Panther forbids in rule IDs.
+// pantherIDChars are the characters Panther forbids in rule IDs.
 var pantherIDChars = regexp.MustCompile(`[<>&"%]`)
 
 // parsedFile is a rule file read into a rule or a set of definitions,
@@ -68,7 +68,6 @@ type groupByItem struct {
 }
 
 type severitySpec struct {
-	node       ast.Node
 	changeTo   Severity
 	condition  *entry // Condition: an expression
 	conditions *entry // Conditions: match expressions
@@ -90,8 +89,9 @@ type exprRef struct {
 
 // globalSpec is a file of shared definitions.
 type globalSpec struct {
-	id   string
-	defs []definition
+	id     string
+	idNode ast.Node
+	defs   []definition
 }
 
 type definition struct {
@@ -103,9 +103,10 @@ type definition struct {
 
 // loadState is what one load shares across files.
 type loadState struct {
-	funcs   *Functions
-	defined map[string]string // definition name -> file:line where defined
-	ruleIDs map[string]string // rule ID -> file:line where defined
+	funcs     *Functions
+	defined   map[string]string // definition name -> file:line where defined
+	ruleIDs   map[string]string // rule ID -> file:line where defined
+	globalIDs map[string]string // GlobalID -> file:line where defined
 }
 
 // parseFile reads one rule file. Its problems are in the result's f.errs.
@@ -511,7 +512,7 @@ func dynamicSeverities(f *yamlFile, n ast.Node) []severitySpec {
 			f.errorAt(item, "a DynamicSeverities entry must be a mapping {ChangeTo, Condition}")
 			continue
 		}
-		s := severitySpec{node: item}
+		var s severitySpec
 		hasTo, good := false, true
 		es := f.entries(m)
 		for i := range es {
@@ -666,7 +667,7 @@ func decodeGlobal(f *yamlFile, es []entry) *globalSpec {
 		case "AnalysisType":
 		case "GlobalID":
 			if id, ok := f.str(e.key, e.value); ok {
-				g.id = id
+				g.id, g.idNode = id, e.value
 				if strings.TrimSpace(id) == "" {
 					f.errorAt(e.value, "GlobalID is empty")
 				}
@@ -736,6 +737,14 @@ func findEntry(es []entry, key string) (entry, bool) {
 // define adds the definitions of a global file to the load's functions.
 func (st *loadState) define(pf *parsedFile) {
 	f := pf.f
+	if id := pf.global.id; id != "" {
+		line, _ := f.pos(pf.global.idNode)
+		if first, dup := st.globalIDs[id]; dup {
+			f.errorAt(pf.global.idNode, "GlobalID %s is already used at %s", id, first)
+		} else {
+			st.globalIDs[id] = fmt.Sprintf("%s:%d", f.name, line)
+		}
+	}
 	for _, d := range pf.global.defs {
 		line, _ := f.pos(d.key)
 		where := fmt.Sprintf("%s:%d", f.name, line)
