@@ -339,6 +339,18 @@ func TestLoadLogJSON(t *testing.T) {
 			t.Errorf("load = %v; want a problem: too large", err)
 		}
 	})
+	t.Run("merge bomb", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString("{m0: &m0 {k: v}")
+		for i := 1; i < 20; i++ {
+			fmt.Fprintf(&b, ", m%d: &m%d {<<: [*m%d, *m%d, *m%d, *m%d, *m%d, *m%d, *m%d, *m%d]}", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+		}
+		b.WriteString("}")
+		_, err := loadOne(t, ruleHeader+"Condition: true\nTests:\n  - Name: t\n    ExpectedResult: true\n    Log: "+b.String()+"\n")
+		if err == nil || !strings.Contains(err.Error(), "too large") {
+			t.Errorf("load = %v; want a problem: too large", err)
+		}
+	})
 }
 
 // TestLoadTestsRun checks that tests read from a file fail when they

@@ -256,6 +256,14 @@ func (f *yamlFile) entries(m *ast.MappingNode) []entry {
 }
 
 func (f *yamlFile) mergedEntries(m *ast.MappingNode, depth int) []entry {
+	// Merging aliases of aliases can take exponential time: it spends the
+	// same budget as converting values.
+	if f.budget--; f.budget < 0 {
+		if f.budget == -1 {
+			f.errorAt(m, "value is too large once its aliases are expanded")
+		}
+		return nil
+	}
 	var own, merged []entry
 	seen := map[string]bool{}
 	for _, mv := range m.Values {
