@@ -226,7 +226,11 @@ func coverage(r *detect.Rule, min int) []string {
 	}
 	var out []string
 	if n := len(r.Tests); n < min {
-		out = append(out, fmt.Sprintf("has %d tests, want at least %d", n, min))
+		noun := "tests"
+		if n == 1 {
+			noun = "test"
+		}
+		out = append(out, fmt.Sprintf("has %d %s, want at least %d", n, noun, min))
 	}
 	if min > 1 {
 		var hasTrue, hasFalse bool

@@ -113,7 +113,7 @@ func TestTestCommand(t *testing.T) {
 			name:   "minimum tests",
 			args:   []string{"test", "--minimum-tests", "2", "rules"},
 			code:   1,
-			stdout: "FAIL Other.Disabled: has 1 tests, want at least 2\nFAIL Other.Disabled: needs a test with ExpectedResult: true and one with ExpectedResult: false\nFAIL Test.Delete: needs a test with ExpectedResult: true and one with ExpectedResult: false\nFAIL Test.Delete: wrong: result: want true, got false\n4 passed, 4 failed\n",
+			stdout: "FAIL Other.Disabled: has 1 test, want at least 2\nFAIL Other.Disabled: needs a test with ExpectedResult: true and one with ExpectedResult: false\nFAIL Test.Delete: needs a test with ExpectedResult: true and one with ExpectedResult: false\nFAIL Test.Delete: wrong: result: want true, got false\n4 passed, 4 failed\n",
 		},
 		{
 			name:      "rules that cannot be loaded",
