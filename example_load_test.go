@@ -3,6 +3,7 @@ package detect_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing/fstest"
 
 	"github.com/detectkit/detect"
@@ -64,4 +65,61 @@ Condition: action == "login" &&& user.name == "root"
 	// bad.yml:6:32: rule Example.Bad: condition: unexpected token Operator("&")
 	// python.yml:1:1: rule Example.Python: missing required keys Enabled, LogTypes and Severity
 	// python.yml:3:1: rule Example.Python: Python rules are not supported: Filename names Python code; write the rule's logic as a Condition expression (Condition replaces Filename)
+}
+
+func ExampleLoad() {
+	rules, err := detect.Load("testdata/rules/good")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range rules {
+		fmt.Println(r.ID, "tests:", len(r.Tests))
+	}
+	// Output:
+	// Test.All.Keys tests: 3
+	// Test.Always tests: 1
+	// Test.Detection tests: 6
+	// Test.Panther.Style tests: 3
+	// Test.Uses.Helpers tests: 3
+}
+
+func ExampleLoader() {
+	// A function of the service, which rules call by name.
+	fns := detect.NewFunctions()
+	internal := func(args ...any) (any, error) {
+		ip, _ := args[0].(string)
+		return strings.HasPrefix(ip, "10."), nil
+	}
+	if err := fns.Register("isInternal", internal, new(func(string) bool)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fsys := fstest.MapFS{
+		"helpers.yml": {Data: []byte(`AnalysisType: global
+GlobalID: helpers
+Definitions:
+  external_login: action == "login" && !isInternal(sourceIP)
+`)},
+		"login.yml": {Data: []byte(`AnalysisType: rule
+RuleID: Example.External.Login
+Enabled: true
+LogTypes: [Custom.Audit]
+Severity: Medium
+Condition: external_login()
+`)},
+	}
+	l := detect.Loader{Functions: fns}
+	rules, err := l.LoadFS(fsys, ".")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, ip := range []string{"10.1.2.3", "192.0.2.7"} {
+		ok, _ := rules[0].Evaluate(map[string]any{"action": "login", "sourceIP": ip})
+		fmt.Println(ip, ok)
+	}
+	// Output:
+	// 10.1.2.3 false
+	// 192.0.2.7 true
 }
