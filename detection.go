@@ -3,6 +3,7 @@ package detect
 import (
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -201,7 +202,7 @@ func (t *matchTranslator) match(n ast.Node, base string, depth int) (string, boo
 	byKey := map[string]entry{}
 	good := true
 	for _, e := range es {
-		if !containsString(matchKeys, e.key) {
+		if !slices.Contains(matchKeys, e.key) {
 			f.errorAt(e.keyN, "unknown key %q in a match expression (want %s)", e.key, strings.Join(matchKeys, ", "))
 			good = false
 			continue
@@ -250,7 +251,7 @@ func (t *matchTranslator) match(n ast.Node, base string, depth int) (string, boo
 		formAbsolute:  {"Condition"},
 	}[cond.form]
 	for _, e := range es {
-		if !containsString(allowed, e.key) {
+		if !slices.Contains(allowed, e.key) {
 			f.errorAt(e.keyN, "Condition %s takes no %s", name, e.key)
 			good = false
 		}
@@ -646,13 +647,4 @@ func conditionNames() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

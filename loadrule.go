@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -272,7 +273,7 @@ func decodeRule(f *yamlFile, body *ast.MappingNode, es []entry) *ruleSpec {
 		case "ScheduledQueries":
 			f.errorAt(e.keyN, "scheduled rules (ScheduledQueries) are not supported: detect runs rules on events as they arrive")
 		default:
-			if containsString(extraKeys, e.key) {
+			if slices.Contains(extraKeys, e.key) {
 				if v, ok := extra(f, e.key, e.value); ok {
 					if r.Extra == nil {
 						r.Extra = map[string]any{}
