@@ -506,7 +506,8 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 
 // boolean wraps n so that nil counts as false, unless n is boolean already.
 func (rw *rewriter) boolean(n ast.Node) ast.Node {
-	if isBoolean(n) {
+	// n is nil when rewriting it failed (rw.err says why).
+	if n == nil || isBoolean(n) {
 		return n
 	}
 	return call(n.Location(), fnBool, n)

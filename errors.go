@@ -10,8 +10,8 @@ import (
 
 // CompileError reports a rule whose expression does not compile, or whose
 // settings are invalid. Line and Column (1-based, 0 when unknown) locate the
-// problem in Expr; File, FileLine and FileColumn locate the expression in a
-// rule file when the rule came from one.
+// problem in Expr; File, FileLine and FileColumn locate it in a rule file
+// when the rule came from one.
 type CompileError struct {
 	RuleID string // the rule's ID
 	Part   string // which expression: "condition", "title", "output source_ip", ...
@@ -20,7 +20,9 @@ type CompileError struct {
 	Column int    // column in Expr, in characters
 	Msg    string // what is wrong
 	File   string // rule file, if any
-	// FileLine and FileColumn locate Expr's start in File, when known.
+	// FileLine and FileColumn locate the problem in File: the place of
+	// Line:Column when the expression is written in the file, else the
+	// key the expression was made from (a Detection, for one).
 	FileLine, FileColumn int
 	Err                  error // the underlying error, if any
 }

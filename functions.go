@@ -94,3 +94,14 @@ func (f *Functions) Register(name string, fn func(args ...any) (any, error), sig
 	f.options = append(f.options, expr.Function(name, fn, signatures...))
 	return nil
 }
+
+// defines reports whether name is a function or a definition of the set.
+func (f *Functions) defines(name string) bool {
+	if f == nil {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, isDef := f.defs[name]
+	return f.names[name] || isDef
+}

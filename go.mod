@@ -4,6 +4,7 @@ go 1.24
 
 require (
 	github.com/expr-lang/expr v1.17.8
+	github.com/goccy/go-yaml v1.19.2
 	github.com/json-iterator/go v1.1.12
 )
 

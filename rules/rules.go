@@ -1,95 +1,76 @@
 // Package rules holds detect's ready-made detection rules.
 //
-// Each rule is an exported *detect.Rule, compiled when the package is
-// initialised, and carries its unit tests.
+// The rules are YAML files in Panther's format (see the wiz directory),
+// embedded in the package and loaded when it is initialised. Each rule
+// carries its unit tests. Rules shared as package variables, such as
+// WizRevokeUserSessions, are compiled and safe for concurrent use; they
+// must not be modified.
 package rules
 
 import (
-	"time"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
 
 	"github.com/detectkit/detect"
 )
 
-func ptr[T any](v T) *T { return &v }
+//go:embed wiz/*.yml
+var files embed.FS
+
+// functions holds the definitions of the embedded global files.
+var functions = detect.NewFunctions()
+
+// loaded holds every embedded rule, by ID.
+var loaded = mustLoad()
+
+// mustLoad loads the embedded rule files. They are part of the program: a
+// file that does not load is a programming error, named in the panic.
+func mustLoad() map[string]*detect.Rule {
+	l := detect.Loader{Functions: functions}
+	list, err := l.LoadFS(files, ".")
+	if err != nil {
+		panic(fmt.Sprintf("rules: the embedded rule files do not load:\n%v", err))
+	}
+	byID := make(map[string]*detect.Rule, len(list))
+	for _, r := range list {
+		byID[r.ID] = r
+	}
+	return byID
+}
+
+// mustGet returns the embedded rule with the given ID, for the package's
+// exported rule variables. It panics if there is none.
+func mustGet(id string) *detect.Rule {
+	r, ok := loaded[id]
+	if !ok {
+		panic(fmt.Sprintf("rules: no embedded rule file has RuleID %s", id))
+	}
+	return r
+}
 
 // WizRevokeUserSessions alerts when a Wiz audit event says that a user's
 // sessions were revoked successfully.
-var WizRevokeUserSessions = detect.MustCompile(&detect.Rule{
-	ID:          "Wiz.Revoke.User.Sessions",
-	DisplayName: "Wiz Revoke User Sessions",
-	Description: "This rule detects user sessions revoked.",
-	Runbook:     "Verify that this change was planned. If not, revoke all the sessions of the account and change its credentials",
-	Reference:   "https://www.wiz.io/blog/storm-0558-compromised-microsoft-key-enables-authentication-of-countless-micr",
-	LogTypes:    []string{"Wiz.Audit"},
-	Severity:    detect.SeverityMedium,
-	Reports:     map[string][]string{"MITRE ATT&CK": {"TA0040:T1531"}},
-	DedupPeriod: 60 * time.Minute,
-	Threshold:   1,
-	Condition:   `status == "SUCCESS" && action == "RevokeUserSessions"`,
-	Title:       `[Wiz]: [{action}] action performed by {user != nil ? "user" : serviceAccount != nil ? "serviceAccount" : "unknown"} [{user != nil ? user.name : serviceAccount != nil ? serviceAccount.name : "unknown"}]`,
-	GroupBy:     []string{"id"},
-	Fields: []detect.Field{
-		{Name: "action", Expr: "action"},
-		{Name: "source_ip", Expr: "sourceIP"},
-		{Name: "event_id", Expr: "id"},
-		{Name: "action_parameters", Expr: "actionParameters"},
-	},
-	Tests: []detect.Test{
-		{
-			Name:           "RevokeUserSessions",
-			ExpectedResult: true,
-			ExpectedTitle:  ptr("[Wiz]: [RevokeUserSessions] action performed by user [user@company.com]"),
-			ExpectedDedup:  ptr("07fdb41e-e83d-46e2-814a-6cebc47acf97"),
-			Log:            []byte(revokeSuccess),
-		},
-		{Name: "CreateUser", ExpectedResult: false, Log: []byte(createUser)},
-		{Name: "RevokeUserSessions - Fail", ExpectedResult: false, Log: []byte(revokeFailed)},
-	},
-})
+var WizRevokeUserSessions = mustGet("Wiz.Revoke.User.Sessions")
 
-const revokeSuccess = `{
-  "id": "07fdb41e-e83d-46e2-814a-6cebc47acf97",
-  "action": "RevokeUserSessions",
-  "requestId": "5fa96b8f-2c85-4c2d-b0f9-d4a4307ea8a7",
-  "status": "SUCCESS",
-  "timestamp": "2024-07-31T17:55:29.239928Z",
-  "actionParameters": {"input": {"id": "<redacted>"}, "selection": ["__typename", "_stub"]},
-  "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
-  "sourceIP": "12.34.56.78",
-  "serviceAccount": null,
-  "user": {"id": "test.user@company.com", "name": "user@company.com"}
-}`
-
-const createUser = `{
-  "id": "220d23be-f07c-4d97-b4a6-87ad04eddb14",
-  "action": "CreateUser",
-  "requestId": "0d9521b2-c3f8-4a73-bf7c-20257788752e",
-  "status": "SUCCESS",
-  "timestamp": "2024-07-29T09:40:15.66643Z",
-  "actionParameters": {
-    "input": {"assignedProjectIds": null, "email": "testy@company.com", "expiresAt": null, "name": "Test User", "role": "GLOBAL_ADMIN"},
-    "selection": ["__typename", {"user": ["__typename", "id"]}]
-  },
-  "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
-  "sourceIP": "8.8.8.8",
-  "serviceAccount": null,
-  "user": {"id": "someuser@company.com", "name": "someuser@company.com"}
-}`
-
-const revokeFailed = `{
-  "id": "07fdb41e-e83d-46e2-814a-6cebc47acf97",
-  "action": "RevokeUserSessions",
-  "requestId": "5fa96b8f-2c85-4c2d-b0f9-d4a4307ea8a7",
-  "status": "FAILED",
-  "timestamp": "2024-07-31T17:55:29.239928Z",
-  "actionParameters": {},
-  "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
-  "sourceIP": "12.34.56.78",
-  "serviceAccount": null,
-  "user": {"id": "test.user@company.com", "name": "user@company.com"}
-}`
-
-// All returns every ready-made rule, ordered by rule ID.
+// All returns every ready-made rule, ordered by rule ID. The slice is the
+// caller's; the rules are shared.
 func All() []*detect.Rule {
-	return []*detect.Rule{WizRevokeUserSessions}
+	out := make([]*detect.Rule, 0, len(loaded))
+	for _, r := range loaded {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
+
+// Get returns the ready-made rule with the given ID.
+func Get(id string) (*detect.Rule, bool) {
+	r, ok := loaded[id]
+	return r, ok
+}
+
+// FS returns the embedded rule files, such as wiz/wiz_revoke_user_sessions.yml,
+// for tools that read or copy them.
+func FS() fs.FS { return files }

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLintCommand(t *testing.T) {
+	good := header + "RuleID: Good\nCondition: action == \"x\"\n"
+	tests := []struct {
+		name      string
+		args      []string
+		files     map[string]string
+		code      int
+		stdout    string
+		stderrHas string
+	}{
+		{
+			name:  "valid",
+			args:  []string{"lint", "rules"},
+			files: map[string]string{"rules/good.yml": good},
+		},
+		{
+			name:   "valid, verbose, current directory",
+			args:   []string{"lint", "-v"},
+			files:  map[string]string{"rules/good.yml": good, "rules/x/good.yaml": strings.Replace(good, "Good", "Good2", 1)},
+			stdout: "2 rules, no problems\n",
+		},
+		{
+			name: "every problem",
+			args: []string{"lint", "rules"},
+			files: map[string]string{
+				"rules/good.yml":     good,
+				"rules/bad.yml":      header + "RuleID: Bad\nCondition: action ==\nThreshold: -2\n",
+				"rules/a/python.yml": "AnalysisType: rule\nRuleID: Py\nFilename: py.py\nEnabled: true\nLogTypes: [X]\nSeverity: Low\n",
+			},
+			code: 1,
+			stdout: "rules/a/python.yml:3:1: rule Py: Python rules are not supported: Filename names Python code; write the rule's logic as a Condition expression (Condition replaces Filename)\n" +
+				"rules/bad.yml:6:20: rule Bad: condition: unexpected token EOF\n" +
+				"rules/bad.yml:7:12: rule Bad: Threshold is negative (-2); 0 means the default, 1\n",
+		},
+		{
+			name:   "missing path",
+			args:   []string{"lint", "nowhere"},
+			code:   1,
+			stdout: "nowhere: cannot read: no such file or directory\n",
+		},
+		{
+			name:      "no rules",
+			args:      []string{"lint"},
+			stderrHas: "no rules found",
+		},
+		{
+			name:      "unknown flag",
+			args:      []string{"lint", "-x"},
+			code:      2,
+			stderrHas: "flag provided but not defined: -x",
+		},
+		{
+			name:   "help",
+			args:   []string{"lint", "--help"},
+			stdout: lintUsage,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inDir(t, tt.files)
+			code, stdout, stderr := runCmd(tt.args...)
+			if code != tt.code {
+				t.Errorf("run(%q) = %d; want %d (stderr: %s)", tt.args, code, tt.code, stderr)
+			}
+			if stdout != tt.stdout {
+				t.Errorf("run(%q) stdout:\n%s\nwant:\n%s", tt.args, stdout, tt.stdout)
+			}
+			if !strings.Contains(stderr, tt.stderrHas) {
+				t.Errorf("run(%q) stderr:\n%s\nwant it to contain:\n%s", tt.args, stderr, tt.stderrHas)
+			}
+		})
+	}
+}

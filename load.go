@@ -1,0 +1,250 @@
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// A Loader reads rule files: Panther-style YAML files, each holding one
+// rule (AnalysisType: rule) or shared definitions (AnalysisType: global).
+// The zero Loader is ready to use. Loads with nil Functions are independent
+// and may run concurrently; loads that share Functions must not.
+type Loader struct {
+	// Functions are the custom functions that loaded rules may call. The
+	// definitions of the global files loaded are added to it, so a set
+	// must not be shared by loads of different files. Nil means a new set
+	// for each load.
+	Functions *Functions
+}
+
+// Load reads rule files and directories with a zero Loader. See
+// Loader.Load.
+func Load(paths ...string) ([]*Rule, error) {
+	var l Loader
+	return l.Load(paths...)
+}
+
+// LoadFS reads the rule files of fsys under root with a zero Loader. See
+// Loader.LoadFS.
+func LoadFS(fsys fs.FS, root string) ([]*Rule, error) {
+	var l Loader
+	return l.LoadFS(fsys, root)
+}
+
+// Load reads rule files and directories. A directory is read recursively
+// for files named *.yml or *.yaml, skipping names that start with a dot; a
+// file named explicitly is read whatever its name. The rules come back
+// compiled and sorted by ID.
+//
+// Every problem of every file is reported, not just the first: the error
+// is then a *LoadError listing a *FileError for each, with its file, line
+// and column. The rules of the files without problems are returned with
+// it.
+func (l *Loader) Load(paths ...string) ([]*Rule, error) {
+	var names []string
+	var errs []*FileError
+	seen := map[string]bool{}
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, &FileError{File: p, Msg: pathError(err), Err: err})
+			continue
+		}
+		if !info.IsDir() {
+			if !seen[filepath.Clean(p)] {
+				seen[filepath.Clean(p)] = true
+				names = append(names, p)
+			}
+			continue
+		}
+		err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
+			return visit(name, d, err, p, filepath.Clean, seen, &names, &errs)
+		})
+		if err != nil {
+			errs = append(errs, &FileError{File: p, Msg: pathError(err), Err: err})
+		}
+	}
+	return l.load(names, os.ReadFile, errs)
+}
+
+// LoadFS reads the rule files of fsys under root, which may name a file or
+// a directory ("." for all of fsys), as Load does. Rule packs use it to
+// load files embedded with //go:embed. File names in errors and in
+// Rule.Source are paths within fsys.
+func (l *Loader) LoadFS(fsys fs.FS, root string) ([]*Rule, error) {
+	if root == "" {
+		root = "."
+	}
+	var names []string
+	var errs []*FileError
+	seen := map[string]bool{}
+	info, err := fs.Stat(fsys, root)
+	switch {
+	case err != nil:
+		errs = append(errs, &FileError{File: root, Msg: pathError(err), Err: err})
+	case !info.IsDir():
+		names = append(names, root)
+	default:
+		err = fs.WalkDir(fsys, root, func(name string, d fs.DirEntry, err error) error {
+			return visit(name, d, err, root, path.Clean, seen, &names, &errs)
+		})
+		if err != nil {
+			errs = append(errs, &FileError{File: root, Msg: pathError(err), Err: err})
+		}
+	}
+	return l.load(names, func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) }, errs)
+}
+
+// visit collects the rule files of a directory walk.
+func visit(name string, d fs.DirEntry, err error, root string, clean func(string) string, seen map[string]bool, names *[]string, errs *[]*FileError) error {
+	if err != nil {
+		*errs = append(*errs, &FileError{File: name, Msg: pathError(err), Err: err})
+		if d != nil && d.IsDir() {
+			return fs.SkipDir
+		}
+		return nil
+	}
+	hidden := strings.HasPrefix(d.Name(), ".") && name != root
+	if d.IsDir() {
+		if hidden {
+			return fs.SkipDir
+		}
+		return nil
+	}
+	ext := strings.ToLower(path.Ext(d.Name()))
+	if hidden || (ext != ".yml" && ext != ".yaml") || seen[clean(name)] {
+		return nil
+	}
+	seen[clean(name)] = true
+	*names = append(*names, name)
+	return nil
+}
+
+// pathError words a file system error without repeating the path, which
+// FileError gives.
+func pathError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return "cannot read: " + err.Error()
+}
+
+// load parses the files, defines the globals, then builds and compiles the
+// rules, collecting every problem.
+func (l *Loader) load(names []string, read func(string) ([]byte, error), errs []*FileError) ([]*Rule, error) {
+	funcs := l.Functions
+	if funcs == nil {
+		funcs = NewFunctions()
+	}
+	st := &loadState{funcs: funcs, defined: map[string]string{}, ruleIDs: map[string]string{}, globalIDs: map[string]string{}}
+	var files []*parsedFile
+	for _, name := range names {
+		data, err := read(name)
+		if err != nil {
+			errs = append(errs, &FileError{File: name, Msg: pathError(err), Err: err})
+			continue
+		}
+		files = append(files, parseFile(name, data))
+	}
+	// Definitions first: any rule may use those of any file.
+	for _, pf := range files {
+		if pf.global != nil {
+			st.define(pf)
+		}
+	}
+	for _, pf := range files {
+		if pf.global != nil {
+			st.checkDefinitions(pf)
+		}
+	}
+	var rules []*Rule
+	for _, pf := range files {
+		if pf.rule != nil {
+			if r := st.build(pf); r != nil {
+				rules = append(rules, r)
+			}
+		}
+		errs = append(errs, pf.f.errs...)
+	}
+	sort.Slice(rules, func(i, j int) bool { return rules[i].ID < rules[j].ID })
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool {
+			a, b := errs[i], errs[j]
+			if a.File != b.File {
+				return a.File < b.File
+			}
+			if a.Line != b.Line {
+				return a.Line < b.Line
+			}
+			return a.Column < b.Column
+		})
+		return rules, &LoadError{Errs: errs}
+	}
+	return rules, nil
+}
+
+// FileError is a problem in a rule file. Line and Column (1-based, 0 when
+// unknown) locate the key or value at fault; for an expression that does
+// not compile, the place in the expression where compiling failed.
+type FileError struct {
+	File         string
+	Line, Column int
+	RuleID       string // the rule's ID, when known
+	Msg          string // what is wrong
+	Err          error  // the underlying error, such as a *CompileError
+}
+
+func (e *FileError) Error() string {
+	return "detect: " + e.Position() + ": " + e.Message()
+}
+
+// Position returns "file:line:column", or just the file when the line is
+// unknown.
+func (e *FileError) Position() string {
+	if e.Line == 0 {
+		return e.File
+	}
+	return fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
+}
+
+// Message returns the problem without its position: the message, after the
+// rule's ID when known.
+func (e *FileError) Message() string {
+	if e.RuleID != "" {
+		return "rule " + e.RuleID + ": " + e.Msg
+	}
+	return e.Msg
+}
+
+// Unwrap returns the underlying error.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// LoadError lists every problem found while loading rule files, ordered by
+// file, line and column.
+type LoadError struct {
+	Errs []*FileError
+}
+
+func (e *LoadError) Error() string {
+	lines := make([]string, len(e.Errs))
+	for i, fe := range e.Errs {
+		lines[i] = fe.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns the problems, for errors.Is and errors.As.
+func (e *LoadError) Unwrap() []error {
+	out := make([]error, len(e.Errs))
+	for i, fe := range e.Errs {
+		out[i] = fe
+	}
+	return out
+}
