@@ -435,7 +435,7 @@ func TestAlertJSON(t *testing.T) {
 	want := `{"alertId":"3fbb2ea741fe9be3d757e7ca8ac6045f","type":"RULE","ruleId":"Wiz.Revoke.User.Sessions",` +
 		`"title":"[Wiz]: [RevokeUserSessions] action performed by user [user@company.com]","severity":"MEDIUM","dedup":"07fdb41e",` +
 		`"eventCount":2,"creationTime":"2024-07-31T17:55:29.239928Z","updateTime":"2024-07-31T18:05:00Z","logTypes":["Wiz.Audit"],` +
-		`"outputs":{"action":"RevokeUserSessions","source_ip":"12.34.56.78","event_id":"07fdb41e","action_parameters":{"input":{"id":"<x>"}}},` +
+		`"outputs":{"action":"RevokeUserSessions","actor":{"id":null,"name":"user@company.com","type":"user"},"source_ip":"12.34.56.78","event_id":"07fdb41e","action_parameters":{"input":{"id":"<x>"}}},` +
 		`"description":"This rule detects user sessions revoked.",` +
 		`"runbook":"Verify that this change was planned. If not, revoke all the sessions of the account and change its credentials",` +
 		`"reference":"https://www.wiz.io/blog/storm-0558-compromised-microsoft-key-enables-authentication-of-countless-micr",` +

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -461,7 +462,7 @@ func TestLoadRulesCompiled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := r.state.Load(); st == nil || st.err != nil {
+	if st := (*ruleState)(atomic.LoadPointer(&r.state)); st == nil || st.err != nil {
 		t.Errorf("loaded rule is not compiled: %v", st)
 	}
 }

@@ -162,6 +162,12 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// loadRules loads the rule files and directories named by paths; tests
+// replace it.
+var loadRules = func(paths []string) ([]*detect.Rule, error) {
+	return detect.Load(paths...)
+}
+
 // stringList is a repeatable flag.
 type stringList []string
 

@@ -56,26 +56,6 @@ func (l *repeatedFlag) Set(s string) error {
 	return nil
 }
 
-// parseInterspersed parses flags that may come before, after or between the
-// positional arguments, which it returns.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var rest []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return rest, nil
-		}
-		if args[0] == "--" {
-			return append(rest, args[1:]...), nil
-		}
-		rest = append(rest, args[0])
-		args = args[1:]
-	}
-}
-
 // badUsage reports a mistake in the arguments and returns exit code 2;
 // asked for help (-h), it prints the usage on stdout and returns 0.
 func badUsage(stdout, stderr io.Writer, cmd, usage string, err error) int {
