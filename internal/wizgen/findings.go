@@ -84,7 +84,7 @@ type detectionKind struct {
 var detectionKinds = []detectionKind{
 	{"Crypto miner executed in a container", "wiz-sensor-crypto-miner-process", "WIZ_SENSOR",
 		"A process whose binary matches a known cryptocurrency miner was started in a container.",
-		"PROCESS", "/tmp/.cache/xmrig", []string{"TA0040"}, []string{"TA0040-T1496"}, []int{0, 6, 7}},
+		"PROCESS", "/dev/shm/.cache/xmrig", []string{"TA0040"}, []string{"TA0040-T1496"}, []int{0, 6, 7}},
 	{"Access key used from a Tor exit node", "cer-awscloudtrail-access-key-used-from-tor", "AUDIT_LOGS",
 		"An IAM access key made API calls from an IP address of the Tor network.",
 		"USER_ACCOUNT", "ci-deployer", []string{"TA0001"}, []string{"TA0001-T1078.004"}, []int{3}},
