@@ -665,7 +665,7 @@ func (rw *rewriter) libraryCall(name string, n *ast.CallNode) ast.Node {
 		}
 		t, ok := rw.funcs.Table(s.Value)
 		if !ok {
-			known := "no table is registered (see Functions.AddTable)"
+			known := "no table is registered"
 			if names := rw.funcs.tableNames(); len(names) > 0 {
 				known = "the tables are " + strings.Join(names, ", ")
 			}
