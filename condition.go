@@ -464,8 +464,15 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 				return rw.inline(id.Value, source, loc)
 			}
 		}
-		if _, ok := n.Callee.(*ast.IdentifierNode); !ok {
+		if id, ok := n.Callee.(*ast.IdentifierNode); !ok {
 			n.Callee = rw.rewrite(n.Callee)
+		} else if _, known := rw.config.Functions[id.Value]; !known && id.Value != "$env" {
+			msg := "unknown function " + id.Value
+			if _, isDef := rw.funcs.definition(id.Value); isDef {
+				msg = "definition " + id.Value + " takes no arguments"
+			}
+			rw.err = &file.Error{Location: loc, Message: msg}
+			return n
 		}
 		for i := range n.Arguments {
 			n.Arguments[i] = rw.rewrite(n.Arguments[i])

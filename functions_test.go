@@ -231,7 +231,7 @@ func TestFunctionCompileErrors(t *testing.T) {
 		{"ip != nil &&\n   isInternal(42)", 2, 15, "cannot use int as argument (type string) to call isInternal"},
 		{`double("x") > 1`, 1, 8, "cannot use string as argument (type int64) to call double"},
 		{`hasSuffixAny(name, "a", 1)`, 1, 25, "cannot use int as argument (type string) to call hasSuffixAny"},
-		{`isInternall(ip)`, 1, 1, "unknown name isInternall"},
+		{`isInternall(ip)`, 1, 1, "unknown function isInternall"},
 		{`isInternal(ip) + 1 > 0`, 1, 16, "invalid operation: + (mismatched types bool and int)"},
 		{`variadic() > "x"`, 1, 1, ""},
 	}
@@ -346,4 +346,17 @@ func TestMustCompilePanicNamesRule(t *testing.T) {
 		}
 	}()
 	MustCompile(&Rule{ID: "Pack.Bad.Call", Condition: `isInternal()`}, WithFunctions(fns))
+}
+
+// TestDefinitionWithArguments checks the message for a definition called
+// like a function.
+func TestDefinitionWithArguments(t *testing.T) {
+	fns := NewFunctions()
+	if err := fns.Define("isAdmin", `"admin" in user.roles`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Compile(&Rule{ID: "R.Def", Condition: `isAdmin(user)`}, WithFunctions(fns))
+	if err == nil || !strings.Contains(err.Error(), "definition isAdmin takes no arguments (1:1)") {
+		t.Errorf("Compile(isAdmin(user)) = %v; want an error saying definitions take no arguments", err)
+	}
 }

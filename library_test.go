@@ -282,7 +282,7 @@ func TestLibraryCompileErrors(t *testing.T) {
 		{`lookup("users", name) != nil`, 1, 8, `unknown lookup table "users": the tables are admins`},
 		{`inLookup(table, name)`, 1, 10, "the table name must be a string literal"},
 		{`inLookup("admins")`, 1, 1, "not enough arguments to call inLookup"},
-		{`isCorporate(ip)`, 1, 1, "unknown name isCorporate"},
+		{`isCorporate(ip)`, 1, 1, "unknown function isCorporate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cond, func(t *testing.T) {
