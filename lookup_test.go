@@ -330,3 +330,29 @@ Tests:
 		t.Errorf("problem %s:%d:%d %s; want line %d column 42, an unknown table", fe.File, fe.Line, fe.Column, fe.Msg, line)
 	}
 }
+
+// TestCompileChecksTablesEverywhere checks that Compile finds an unknown
+// table in any expression of a rule, not just its condition.
+func TestCompileChecksTablesEverywhere(t *testing.T) {
+	fns := NewFunctions()
+	if err := fns.AddTable(newTestTable(t, "admins", "user")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		rule Rule
+		part string
+	}{
+		{Rule{ID: "R.Title", Condition: "true", Title: `by {lookup("admin", user).team}`}, "title"},
+		{Rule{ID: "R.Output", Condition: "true", Fields: []Field{{Name: "team", Expr: `lookup("admin", user).team`}}}, "output team"},
+		{Rule{ID: "R.Group", Condition: "true", GroupBy: []string{`lookup("admin", user).team`}}, "group by"},
+		{Rule{ID: "R.Sev", Condition: "true", DynamicSeverities: []DynamicSeverity{{ChangeTo: SeverityHigh, Condition: `inLookup("admin", user)`}}}, "dynamic severity 1"},
+	}
+	for _, tt := range tests {
+		r := tt.rule
+		_, err := Compile(&r, WithFunctions(fns))
+		var ce *CompileError
+		if !errors.As(err, &ce) || ce.Part != tt.part || !strings.Contains(ce.Msg, `unknown lookup table "admin"`) {
+			t.Errorf("Compile(%s) = %v; want an unknown table in the %s", r.ID, err, tt.part)
+		}
+	}
+}
