@@ -322,8 +322,34 @@ func rtInFoldSet(args ...any) (any, error) {
 	if !ok {
 		return false, nil
 	}
-	_, found := args[1].(foldSet)[foldString(s)]
+	_, found := foldedLookup(args[1].(foldSet), s)
 	return found, nil
+}
+
+// foldedLookup finds s in a map keyed by folded strings. Short ASCII
+// strings are folded on the stack: looking a map up by string(bytes) does
+// not allocate.
+func foldedLookup[V any](m map[string]V, s string) (V, bool) {
+	var buf [64]byte
+	if len(s) <= len(buf) {
+		n := 0
+		for ; n < len(s); n++ {
+			c := s[n]
+			if c >= utf8.RuneSelf {
+				break
+			}
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			buf[n] = c
+		}
+		if n == len(s) {
+			v, ok := m[string(buf[:n])]
+			return v, ok
+		}
+	}
+	v, ok := m[foldString(s)]
+	return v, ok
 }
 
 func libContainsFold(args ...any) (any, error) {

@@ -453,3 +453,15 @@ func TestLibraryDifferential(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldedLookup(t *testing.T) {
+	m := map[string]int{foldString("Alice"): 1, foldString("Σίσυφος"): 2, foldString(strings.Repeat("x", 100)): 3}
+	for key, want := range map[string]int{"alice": 1, "ALICE": 1, "σίσυφοσ": 2, strings.Repeat("X", 100): 3, "bob": 0} {
+		if got, _ := foldedLookup(m, key); got != want {
+			t.Errorf("foldedLookup(%q) = %d; want %d", key, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { foldedLookup(m, "aLiCe") }); n != 0 {
+		t.Errorf("foldedLookup of a short ASCII key allocates %v times; want 0", n)
+	}
+}

@@ -106,7 +106,7 @@ func (t *Table) row(key any) (map[string]any, bool) {
 		return nil, false
 	}
 	if t.fold {
-		k = foldString(k)
+		return foldedLookup(*m, k)
 	}
 	row, ok := (*m)[k]
 	return row, ok
