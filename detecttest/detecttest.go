@@ -2,11 +2,16 @@
 //
 // Rules carry their tests (the Tests key of a rule file, Rule.Tests). The
 // detect command runs them for rules that need nothing but the built-in
-// functions; rules that call a service's Go functions are tested where
+// functions and lookup tables it can read from files (detect test
+// --lookup); rules that call a service's Go functions are tested where
 // those functions are, by go test:
 //
 //	func TestRules(t *testing.T) {
-//		detecttest.Run(t, mypack.Rules())
+//		rules, err := pack.Load() // the service's rules, with its functions
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		detecttest.Run(t, rules)
 //	}
 //
 // Each test of each rule becomes a subtest named <RuleID>/<test name>, so
