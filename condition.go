@@ -545,6 +545,7 @@ func isBoolean(n ast.Node) bool {
 				fnMatchRe, fnMatches, fnIn, fnInSet:
 				return true
 			}
+			return libraryPredicates[id.Value]
 		}
 	case *ast.BuiltinNode:
 		switch n.Name {

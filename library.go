@@ -93,6 +93,15 @@ const (
 	fnInFoldSet = "__inFoldSet"
 )
 
+// libraryPredicates are the library functions, and their internal forms,
+// that always return a boolean: a boolean position needs no conversion of
+// their result.
+var libraryPredicates = map[string]bool{
+	"isIP": true, "isIPv4": true, "isIPv6": true, "isPrivateIP": true, "isPublicIP": true,
+	"inCIDR": true, "glob": true, "equalFold": true, "containsFold": true, "inLookup": true,
+	fnGlobSet: true, fnCIDRSet: true, fnInLookup: true, fnInFoldSet: true,
+}
+
 // libraryOptions make the library known to the compiler.
 var libraryOptions = func() []expr.Option {
 	names := make([]string, 0, len(library))

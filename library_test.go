@@ -465,3 +465,17 @@ func TestFoldedLookup(t *testing.T) {
 		t.Errorf("foldedLookup of a short ASCII key allocates %v times; want 0", n)
 	}
 }
+
+// TestLibraryPredicates checks that the functions said to return booleans
+// are those whose signatures all do.
+func TestLibraryPredicates(t *testing.T) {
+	for name, f := range library {
+		all := true
+		for _, typ := range f.types {
+			all = all && reflect.TypeOf(typ).Elem().Out(0).Kind() == reflect.Bool
+		}
+		if all != libraryPredicates[name] {
+			t.Errorf("%s: every signature returns a boolean: %v; libraryPredicates says %v", name, all, libraryPredicates[name])
+		}
+	}
+}
