@@ -150,7 +150,8 @@ func newExprError(err error, source string) *exprError {
 	var fe *file.Error
 	if errors.As(err, &fe) {
 		fe = fe.Bind(file.NewSource(source))
-		return &exprError{Line: fe.Line, Column: fe.Column + 1, Msg: fe.Message, Snippet: fe.Snippet, Err: err}
+		// expr ends some messages with a space.
+		return &exprError{Line: fe.Line, Column: fe.Column + 1, Msg: strings.TrimSpace(fe.Message), Snippet: fe.Snippet, Err: err}
 	}
 	return &exprError{Msg: err.Error(), Err: err}
 }
@@ -170,10 +171,11 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	for _, op := range builtinOptions {
 		op(config)
 	}
-	if funcs != nil {
-		for _, op := range funcs.options {
-			op(config)
-		}
+	for _, op := range libraryOptions {
+		op(config)
+	}
+	for _, op := range funcs.exprOptions() {
+		op(config)
 	}
 	config.Check()
 	// Every field access is rewritten into a call, so an identifier left
@@ -350,7 +352,9 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		if n.Value == "$env" || rw.isVar(n.Value) {
 			return n
 		}
-		if _, ok := rw.config.Functions[n.Value]; ok {
+		// A function's name is a field unless it is called; the
+		// internal functions are never fields.
+		if _, ok := rw.config.Functions[n.Value]; ok && strings.HasPrefix(n.Value, "__") {
 			return n
 		}
 		env := &ast.IdentifierNode{Value: "$env"}
@@ -460,11 +464,21 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 				return rw.inline(id.Value, source, loc)
 			}
 		}
-		if _, ok := n.Callee.(*ast.IdentifierNode); !ok {
+		if id, ok := n.Callee.(*ast.IdentifierNode); !ok {
 			n.Callee = rw.rewrite(n.Callee)
+		} else if _, known := rw.config.Functions[id.Value]; !known && id.Value != "$env" {
+			msg := "unknown function " + id.Value
+			if _, isDef := rw.funcs.definition(id.Value); isDef {
+				msg = "definition " + id.Value + " takes no arguments"
+			}
+			rw.err = &file.Error{Location: loc, Message: msg}
+			return n
 		}
 		for i := range n.Arguments {
 			n.Arguments[i] = rw.rewrite(n.Arguments[i])
+		}
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && isLibraryFunction(id.Value) {
+			return rw.libraryCall(id.Value, n)
 		}
 		return n
 
@@ -531,6 +545,7 @@ func isBoolean(n ast.Node) bool {
 				fnMatchRe, fnMatches, fnIn, fnInSet:
 				return true
 			}
+			return libraryPredicates[id.Value]
 		}
 	case *ast.BuiltinNode:
 		switch n.Name {

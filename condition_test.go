@@ -167,7 +167,7 @@ func TestCompileErrors(t *testing.T) {
 		contains string
 	}{
 		{"syntax", Rule{ID: "R.Syntax", Condition: `status == `}, "condition", 1, 10, "unexpected token"},
-		{"second line", Rule{ID: "R.Line", Condition: "status == \"x\" &&\n  foo(1)"}, "condition", 2, 3, "unknown name foo"},
+		{"second line", Rule{ID: "R.Line", Condition: "status == \"x\" &&\n  foo(1)"}, "condition", 2, 3, "unknown function foo"},
 		{"not boolean", Rule{ID: "R.Bool", Condition: `"text"`}, "condition", 1, 1, "boolean"},
 		{"not boolean arithmetic", Rule{ID: "R.Bool2", Condition: `1 + 2`}, "condition", 1, 3, "boolean"},
 		{"bad regexp", Rule{ID: "R.Re", Condition: `action matches "("`}, "condition", 1, 16, "missing closing )"},

@@ -723,7 +723,7 @@ func decodeGlobal(f *yamlFile, es []entry) *globalSpec {
 
 func isBuiltin(name string) bool {
 	_, ok := builtin.Index[name]
-	return ok || strings.HasPrefix(name, "__")
+	return ok || strings.HasPrefix(name, "__") || isLibraryFunction(name)
 }
 
 func findEntry(es []entry, key string) (entry, bool) {

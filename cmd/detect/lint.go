@@ -4,8 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-
-	"github.com/detectkit/detect"
 )
 
 const lintUsage = `usage: detect lint [PATH...]
@@ -16,8 +14,8 @@ Every problem of every file is printed as "file:line:column: message";
 nothing is printed when all files are valid.
 
 Flags:
-  -v   print the number of rules checked.
-
+  -v                  print the number of rules checked.
+` + lookupUsage + `
 Exit status: 0 when every file is valid, 1 when a file has a problem,
 2 when the flags are wrong.
 `
@@ -26,6 +24,8 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	verbose := fs.Bool("v", false, "")
+	var lookups lookupFlags
+	lookups.register(fs)
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
 		return badUsage(stdout, stderr, "lint", lintUsage, err)
@@ -33,7 +33,7 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	list, err := detect.Load(paths...)
+	list, err := lookups.load(paths)
 	if err != nil {
 		printLoadProblems(stdout, err)
 		return 1

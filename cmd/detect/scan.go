@@ -38,7 +38,7 @@ Flags:
   --time-field F     the field that gives an event its time; may be repeated,
                      tried in order (default: p_event_time, then timestamp);
                      events without one are timed by the clock
-
+` + lookupUsage + `
 Exit codes:
   0  every input was read and every line was a JSON object or blank
   1  an input could not be read, a line was malformed, or alerts could not
@@ -58,6 +58,8 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(&rulePaths, "rules", "")
 	logType := fs.String("log-type", "", "")
 	fs.Var(&timeFields, "time-field", "")
+	var lookups lookupFlags
+	lookups.register(fs)
 	files, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, scanUsage)
@@ -68,9 +70,14 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	fns, err := lookups.functions()
+	if err != nil {
+		fmt.Fprintf(stderr, "detect scan: %v\n", err)
+		return 2
+	}
 	rs := rules.All()
 	if len(rulePaths) > 0 {
-		if rs, err = loadRules(rulePaths); err != nil {
+		if rs, err = loadRules(rulePaths, fns); err != nil {
 			fmt.Fprintf(stderr, "detect scan: %v\n", err)
 			return 2
 		}
@@ -162,10 +169,11 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// loadRules loads the rule files and directories named by paths; tests
-// replace it.
-var loadRules = func(paths []string) ([]*detect.Rule, error) {
-	return detect.Load(paths...)
+// loadRules loads the rule files and directories named by paths, with the
+// lookup tables of fns (nil: none); tests replace it.
+var loadRules = func(paths []string, fns *detect.Functions) ([]*detect.Rule, error) {
+	l := detect.Loader{Functions: fns}
+	return l.Load(paths...)
 }
 
 // stringList is a repeatable flag.

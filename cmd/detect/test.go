@@ -36,6 +36,9 @@ Flags:
                       true and one whose ExpectedResult is false.
   --skip-disabled     skip rules with Enabled: false.
   -v                  list passing tests too.
+` + lookupUsage + `
+Rules that call a service's Go functions cannot be tested here: test them
+with go test, where the functions are (see the detecttest package).
 
 Exit status: 0 when every test passes, 1 when a test fails, 2 when the
 rules cannot be loaded or the flags are wrong.
@@ -133,6 +136,8 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 	minTests := fs.Int("minimum-tests", 0, "")
 	skipDisabled := fs.Bool("skip-disabled", false, "")
 	verbose := fs.Bool("v", false, "")
+	var lookups lookupFlags
+	lookups.register(fs)
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
 		return badUsage(stdout, stderr, "test", testUsage, err)
@@ -160,7 +165,11 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 	var list []*detect.Rule
 	if len(paths) == 0 {
 		list = rules.All()
-	} else if list, err = detect.Load(paths...); err != nil {
+		_, err = lookups.functions()
+	} else {
+		list, err = lookups.load(paths)
+	}
+	if err != nil {
 		printLoadProblems(stderr, err)
 		fmt.Fprintln(stderr, "detect test: the rules cannot be loaded")
 		return 2

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/detectkit/detect"
+)
+
+// lookupUsage documents the lookup flags, which test, lint and scan share.
+const lookupUsage = `  --lookup NAME[:KEY]=PATH
+                      make the lookup table NAME, read from PATH (a .csv
+                      file with a header row, or a .jsonl file), available
+                      to lookup and inLookup; KEY is the key column or
+                      field (default: the first CSV column). May be
+                      repeated.
+  --lookup-ignore-case NAME
+                      match the keys of table NAME regardless of case.
+`
+
+// lookupFlags are the lookup tables given on the command line. Rules that
+// call a service's Go functions cannot be run by this command: test them
+// with go test and the detecttest package.
+type lookupFlags struct {
+	specs      []lookupSpec
+	ignoreCase stringList
+}
+
+type lookupSpec struct{ name, key, path string }
+
+func (l *lookupFlags) register(fs *flag.FlagSet) {
+	fs.Var(l, "lookup", "")
+	fs.Var(&l.ignoreCase, "lookup-ignore-case", "")
+}
+
+func (l *lookupFlags) String() string { return "" }
+
+// Set reads NAME[:KEY]=PATH.
+func (l *lookupFlags) Set(s string) error {
+	table, path, ok := strings.Cut(s, "=")
+	name, key, _ := strings.Cut(table, ":")
+	if !ok || name == "" || path == "" {
+		return fmt.Errorf("--lookup %q: want NAME=PATH or NAME:KEY=PATH", s)
+	}
+	l.specs = append(l.specs, lookupSpec{name: name, key: key, path: path})
+	return nil
+}
+
+// functions loads the tables into a new set of functions; nil when there
+// are none, which leaves loaders their defaults.
+func (l *lookupFlags) functions() (*detect.Functions, error) {
+	for _, name := range l.ignoreCase {
+		if !slices.ContainsFunc(l.specs, func(s lookupSpec) bool { return s.name == name }) {
+			return nil, fmt.Errorf("--lookup-ignore-case %s: no --lookup names that table", name)
+		}
+	}
+	if len(l.specs) == 0 {
+		return nil, nil
+	}
+	fns := detect.NewFunctions()
+	for _, s := range l.specs {
+		var opts []detect.TableOption
+		if slices.Contains(l.ignoreCase, s.name) {
+			opts = append(opts, detect.IgnoreKeyCase())
+		}
+		t, err := detect.NewTable(s.name, s.key, opts...)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.LoadFile(s.path); err != nil {
+			return nil, err
+		}
+		if err := fns.AddTable(t); err != nil {
+			return nil, err
+		}
+	}
+	return fns, nil
+}
+
+// load reads rule files with the tables.
+func (l *lookupFlags) load(paths []string) ([]*detect.Rule, error) {
+	fns, err := l.functions()
+	if err != nil {
+		return nil, err
+	}
+	loader := detect.Loader{Functions: fns}
+	return loader.Load(paths...)
+}
