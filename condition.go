@@ -174,6 +174,9 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	for _, op := range libraryOptions {
 		op(config)
 	}
+	for _, op := range stringOptions {
+		op(config)
+	}
 	for _, op := range funcs.exprOptions() {
 		op(config)
 	}
