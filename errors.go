@@ -27,6 +27,8 @@ type CompileError struct {
 	Err                  error // the underlying error, if any
 }
 
+// Error formats the error with its file, rule, part and position, and a
+// caret under the expression when the position is known.
 func (e *CompileError) Error() string {
 	var b strings.Builder
 	b.WriteString("detect: ")
@@ -87,6 +89,7 @@ type EvalError struct {
 	Err    error  // the underlying error
 }
 
+// Error formats the error with its rule, part and position.
 func (e *EvalError) Error() string {
 	s := fmt.Sprintf("detect: rule %s: %s: %s", e.RuleID, e.Part, e.Msg)
 	if e.Line > 0 {

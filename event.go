@@ -133,6 +133,7 @@ type SyntaxError struct {
 	Msg    string // what is wrong
 }
 
+// Error formats the error with its byte offset when known.
 func (e *SyntaxError) Error() string {
 	if e.Offset < 0 {
 		return "detect: invalid event: " + e.Msg

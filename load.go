@@ -201,6 +201,7 @@ type FileError struct {
 	Err          error  // the underlying error, such as a *CompileError
 }
 
+// Error formats the problem as file:line:column: message.
 func (e *FileError) Error() string {
 	return "detect: " + e.Position() + ": " + e.Message()
 }
@@ -232,6 +233,7 @@ type LoadError struct {
 	Errs []*FileError
 }
 
+// Error lists every problem, one per line.
 func (e *LoadError) Error() string {
 	lines := make([]string, len(e.Errs))
 	for i, fe := range e.Errs {

@@ -347,6 +347,7 @@ type TableError struct {
 	Err          error
 }
 
+// Error formats the problem with its table, file, line and column.
 func (e *TableError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "detect: lookup table %s: ", e.Table)

@@ -39,6 +39,8 @@ type TestResult struct {
 	Err error
 }
 
+// String formats the result as "PASS rule: test" or "FAIL rule: test: what
+// differed".
 func (t TestResult) String() string {
 	if t.Passed {
 		return fmt.Sprintf("PASS %s: %s", t.RuleID, t.Name)
