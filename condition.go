@@ -161,8 +161,21 @@ func errorAt(node ast.Node, source, format string, args ...any) *exprError {
 }
 
 // MaxNodes is the largest expression, in syntax tree nodes, that a rule may
-// use. Larger expressions are compile errors.
+// use, counting the definitions it calls (see Functions.Define) as if their
+// expressions were written in its place. Larger expressions are compile
+// errors.
 const MaxNodes = 10000
+
+// countNodes returns the number of nodes in the tree rooted at n.
+func countNodes(n ast.Node) int {
+	var c nodeCounter
+	ast.Walk(&n, &c)
+	return int(c)
+}
+
+type nodeCounter int
+
+func (c *nodeCounter) Visit(*ast.Node) { *c++ }
 
 func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exprError) {
 	config := conf.CreateNew()
@@ -184,7 +197,7 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if err != nil {
 		return nil, newExprError(err, source)
 	}
-	rw := rewriter{config: config, funcs: funcs}
+	rw := rewriter{config: config, funcs: funcs, room: MaxNodes - countNodes(tree.Node)}
 	tree.Node = rw.rewrite(tree.Node)
 	if rw.err != nil {
 		return nil, newExprError(rw.err, source)
@@ -299,7 +312,11 @@ type rewriter struct {
 	funcs    *Functions
 	vars     []string // names declared by let, innermost last
 	inlining []string // definitions being inlined, to catch cycles
-	err      error
+	// room is how many more nodes inlined definitions may add: each
+	// call of a definition copies its expression, so definitions that
+	// call others twice would otherwise double the tree at every level.
+	room int
+	err  error
 }
 
 // inline replaces a call of a definition with the definition's expression,
@@ -314,6 +331,10 @@ func (rw *rewriter) inline(name, source string, loc file.Location) ast.Node {
 	tree, err := parser.ParseWithConfig(source, rw.config)
 	if err != nil {
 		rw.err = &file.Error{Location: loc, Message: fmt.Sprintf("definition %s: %v", name, err)}
+		return nil
+	}
+	if rw.room -= countNodes(tree.Node); rw.room < 0 {
+		rw.err = &file.Error{Location: loc, Message: fmt.Sprintf("expression exceeds %d nodes with its definitions inlined (inlining %s)", MaxNodes, name)}
 		return nil
 	}
 	ast.Find(tree.Node, func(n ast.Node) bool {

@@ -1,9 +1,12 @@
 package detect
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -380,6 +383,55 @@ func TestRegexpLiterals(t *testing.T) {
 		}
 		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
 			t.Errorf("regexpLiterals(%q) = %q; want %q", tt.pattern, got, tt.want)
+		}
+	}
+}
+
+// TestDefinitionsInlinedSize checks that definitions calling others count
+// toward MaxNodes as they are inlined, so that doubling at every level is a
+// compile error rather than a compile that never ends.
+func TestDefinitionsInlinedSize(t *testing.T) {
+	fs := NewFunctions()
+	if err := fs.Define("d0", `a == 1`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 40; i++ {
+		if err := fs.Define(fmt.Sprintf("d%d", i), fmt.Sprintf("d%d() || d%d()", i-1, i-1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Compile(&Rule{ID: "R.Doubling", Condition: "d40()"}, WithFunctions(fs))
+	var ce *CompileError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Msg, "nodes with its definitions inlined") {
+		t.Fatalf("Compile(d40()) = %v; want a CompileError about the inlined size", err)
+	}
+	// d10 inlines 2^10 copies of d0: 2^10*4 + 2^10-1 nodes with the ||s,
+	// within the limit.
+	if _, err := Compile(&Rule{ID: "R.Doubling10", Condition: "d10()"}, WithFunctions(fs)); err != nil {
+		t.Errorf("Compile(d10()) = %v", err)
+	}
+
+	// At the edge: the caller and the inlined list fill MaxNodes exactly.
+	caller := "len(list()) > 0"
+	tree, err := parser.Parse(caller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := MaxNodes - countNodes(tree.Node)
+	list := func(n int) string { // n nodes: the array and n-1 elements
+		return "[" + strings.TrimSuffix(strings.Repeat("1,", n-1), ",") + "]"
+	}
+	for _, tt := range []struct {
+		nodes int
+		ok    bool
+	}{{room, true}, {room + 1, false}} {
+		fs := NewFunctions()
+		if err := fs.Define("list", list(tt.nodes)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Compile(&Rule{ID: "R.Edge", Condition: caller}, WithFunctions(fs))
+		if (err == nil) != tt.ok {
+			t.Errorf("Compile with a definition of %d nodes (room %d) = %v; want ok %v", tt.nodes, room, err, tt.ok)
 		}
 	}
 }
