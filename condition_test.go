@@ -435,3 +435,21 @@ func TestDefinitionsInlinedSize(t *testing.T) {
 		}
 	}
 }
+
+// TestRegexpCacheBounded checks that patterns taken from events do not
+// grow the cache of compiled regular expressions without bound, and still
+// match once it is full.
+func TestRegexpCacheBounded(t *testing.T) {
+	r := &Rule{ID: "R.DynamicPattern", Condition: `text matches pattern`}
+	for i := 0; i < 2*maxCachedRegexps; i++ {
+		ev := map[string]any{"text": fmt.Sprintf("id-%d", i), "pattern": fmt.Sprintf("^id-%d$", i)}
+		if ok, err := r.Evaluate(ev); !ok || err != nil {
+			t.Fatalf("Evaluate(%v) = %v, %v; want true", ev, ok, err)
+		}
+	}
+	n := 0
+	regexpCache.Range(func(any, any) bool { n++; return true })
+	if n > maxCachedRegexps || regexpsCached.Load() > maxCachedRegexps {
+		t.Errorf("regexp cache holds %d patterns (counter %d); want at most %d", n, regexpsCached.Load(), maxCachedRegexps)
+	}
+}

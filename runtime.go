@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/expr-lang/expr/vm/runtime"
@@ -291,7 +292,15 @@ func rtMatchRe(args ...any) (any, error) {
 }
 
 // regexpCache holds patterns that are not constants in the expression.
-var regexpCache sync.Map // string -> *regexp.Regexp
+// Such a pattern may come from the event, so the cache is bounded:
+// once it holds maxCachedRegexps patterns, new ones are compiled for each
+// use and not kept.
+var (
+	regexpCache   sync.Map // string -> *regexp.Regexp
+	regexpsCached atomic.Int64
+)
+
+const maxCachedRegexps = 1024
 
 func compileRegexp(pattern string) (*regexp.Regexp, error) {
 	if re, ok := regexpCache.Load(pattern); ok {
@@ -301,7 +310,13 @@ func compileRegexp(pattern string) (*regexp.Regexp, error) {
 	if err != nil {
 		return nil, err
 	}
-	regexpCache.Store(pattern, re)
+	if regexpsCached.Add(1) <= maxCachedRegexps {
+		if _, loaded := regexpCache.LoadOrStore(pattern, re); loaded {
+			regexpsCached.Add(-1)
+		}
+	} else {
+		regexpsCached.Add(-1)
+	}
 	return re, nil
 }
 
