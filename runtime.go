@@ -373,6 +373,25 @@ func rtIn(args ...any) (any, error) {
 	return false, fmt.Errorf("in needs an array or a map, got %s", typeName(hay))
 }
 
+// rtInCost is rtIn inside a closure over the event's data: a search of a
+// list spends a step per element, a lookup in a map one step.
+func rtInCost(args ...any) (any, error) {
+	steps := 1
+	switch h := args[1].(type) {
+	case []any:
+		steps += len(h)
+	case map[string]any, nil:
+	default:
+		if v := reflect.ValueOf(h); v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
+			steps += v.Len()
+		}
+	}
+	if err := args[2].(*evalBudget).spend(steps); err != nil {
+		return nil, err
+	}
+	return rtIn(args[0], args[1])
+}
+
 // valueSet is a constant list on the right of `in`, indexed for lookups.
 type valueSet struct {
 	strs   map[string]struct{}
@@ -437,11 +456,101 @@ func rtInSet(args ...any) (any, error) {
 
 var emptyList = []any{}
 
+// rtList is the collection of a closure builtin: nil is an empty list, and
+// each element spends a step of the evaluation's budget.
 func rtList(args ...any) (any, error) {
 	if args[0] == nil {
 		return emptyList, nil
 	}
+	n := 0
+	switch x := args[0].(type) {
+	case []any:
+		n = len(x)
+	default:
+		if v := reflect.ValueOf(x); v.Kind() == reflect.Slice || v.Kind() == reflect.Array || v.Kind() == reflect.Map {
+			n = v.Len()
+		}
+	}
+	if err := args[1].(*evalBudget).spend(n); err != nil {
+		return nil, err
+	}
 	return args[0], nil
+}
+
+// evalBudget is what is left of one evaluation's budget (see MaxEvalCost).
+type evalBudget struct {
+	spent int
+}
+
+func rtBudget(...any) (any, error) { return new(evalBudget), nil }
+
+// errOverBudget is the rule error of an evaluation over its budget.
+var errOverBudget = fmt.Errorf("evaluation needs more than %d steps (detect.MaxEvalCost)", MaxEvalCost)
+
+func (b *evalBudget) spend(steps int) error {
+	b.spent += steps
+	if b.spent > MaxEvalCost {
+		return errOverBudget
+	}
+	return nil
+}
+
+// rtGetCost is rtGet inside a closure over the event's data: a step for
+// the read, a step per key of an object that has no exact match (the
+// case-insensitive fallback looks at every key), and the size of text
+// read.
+func rtGetCost(args ...any) (any, error) {
+	obj, key := args[0], args[1]
+	steps := 1
+	switch o := obj.(type) {
+	case map[string]any:
+		if k, ok := key.(string); ok {
+			if _, exact := o[k]; !exact {
+				steps += len(o)
+			}
+		}
+	case string:
+		steps += len(o) / stepBytes
+	}
+	v := get(obj, key)
+	if s, ok := v.(string); ok {
+		steps += len(s) / stepBytes
+	}
+	if err := args[2].(*evalBudget).spend(steps); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// rtCost spends steps for a value that an operation inside a closure over
+// the event's data handles, by its size, and returns it.
+func rtCost(args ...any) (any, error) {
+	if err := args[1].(*evalBudget).spend(valueSteps(args[0])); err != nil {
+		return nil, err
+	}
+	return args[0], nil
+}
+
+// valueSteps is the cost of handling v: a step, and one more per 64 bytes
+// of text or per element of a list or map.
+func valueSteps(v any) int {
+	switch x := v.(type) {
+	case nil, bool, int, float64:
+		return 1
+	case string:
+		return 1 + len(x)/stepBytes
+	case []any:
+		return 1 + len(x)
+	case map[string]any:
+		return 1 + len(x)
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.String:
+		return 1 + rv.Len()/stepBytes
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return 1 + rv.Len()
+	}
+	return 1
 }
 
 func rtLen(args ...any) (any, error) {
