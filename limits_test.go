@@ -3,6 +3,7 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +204,27 @@ func TestMaxDepth(t *testing.T) {
 					t.Errorf("%s(%d levels of %s) = %v; want a *SyntaxError about the nesting", name, tt.depth, kind.open, err)
 				}
 			}
+		}
+	}
+}
+
+// TestEventMemory checks the documented bound on what decoding an event
+// allocates, about 65 times its size, on the worst shapes known: long
+// arrays of tiny values.
+func TestEventMemory(t *testing.T) {
+	for _, elem := range []string{"{}", "[]", `{"":0}`, `{"":[]}`, `{"":{"":0}}`, "0"} {
+		data := []byte(`{"a":[` + strings.Repeat(elem+",", (1<<20)/(len(elem)+1)) + elem + "]}")
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		ev, err := ParseEvent(data)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.KeepAlive(ev)
+		if ratio := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(data)); ratio > 70 {
+			t.Errorf("decoding %d bytes of %s allocated %.1f times as much; want at most about 65", len(data), elem, ratio)
 		}
 	}
 }

@@ -73,8 +73,8 @@ type Scanner struct {
 	LogType string
 	// MaxLineBytes is the longest line read as an event, without its line
 	// ending and byte order mark; zero means DefaultMaxLineBytes. Decoding
-	// an event may take up to about 64 times its size in memory (an array
-	// of empty objects is the worst case), so the limit bounds memory too.
+	// an event allocates up to about 65 times its size (long arrays of
+	// tiny objects are the worst case), so the limit bounds memory too.
 	MaxLineBytes int
 	// OnMalformed, if set, is called with each malformed line, from the
 	// goroutine that called Scan.
