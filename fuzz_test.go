@@ -99,11 +99,15 @@ func FuzzEvaluate(f *testing.F) {
 				}
 				continue
 			}
+			// The prefilter rejects raw events that lack the literals the
+			// condition needs without evaluating them: a rule error that
+			// evaluating the decoded event raises may go unreported, but
+			// never a match.
 			full, ferr := r.Evaluate(ev.Map())
-			if ferr != nil {
-				t.Fatalf("%s: Evaluate(decoded) = %v; Evaluate(raw) = %v, nil", r.ID, ferr, got)
+			if ferr != nil && got {
+				t.Fatalf("%s: Evaluate(decoded) = %v; Evaluate(raw) = true, nil", r.ID, ferr)
 			}
-			if full != got {
+			if ferr == nil && full != got {
 				t.Fatalf("%s: Evaluate(raw) = %v; Evaluate(decoded) = %v for %q", r.ID, got, full, data)
 			}
 			m, err := r.Match(data)
@@ -111,7 +115,8 @@ func FuzzEvaluate(f *testing.F) {
 				checkRuleError(t, "Match", r, err)
 			}
 			md, derr := r.Match(ev.Map())
-			if (err == nil) != (derr == nil) || matchSummary(m) != matchSummary(md) {
+			prefiltered := !got && ferr != nil && err == nil && m == nil
+			if !prefiltered && ((err == nil) != (derr == nil) || matchSummary(m) != matchSummary(md)) {
 				t.Fatalf("%s: Match(raw) = %s, %v; Match(decoded) = %s, %v", r.ID, matchSummary(m), err, matchSummary(md), derr)
 			}
 			if got && err == nil && m == nil {

@@ -292,8 +292,10 @@ func (r *Rule) compileExpr(part, source string, kind exprKind, funcs *Functions)
 // *EvalError naming the rule.
 //
 // Raw JSON that cannot match, because it lacks the literals the condition
-// requires, is rejected without being decoded, so a syntax error inside
-// such an object may go unreported: use ParseEvent to validate an event.
+// requires, is rejected without being decoded or evaluated, so a syntax
+// error inside such an object, or a rule error that evaluating it would
+// raise (a string predicate on an object, say), may go unreported; a
+// match never is. Use ParseEvent to validate an event.
 func (r *Rule) Evaluate(event any) (bool, error) {
 	c, err := r.compiled()
 	if err != nil {

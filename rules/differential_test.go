@@ -76,12 +76,16 @@ func TestDifferentialBuiltinRules(t *testing.T) {
 			for _, r := range all {
 				got, gerr := r.Evaluate(data)
 				ref, rerr := r.Evaluate(want)
-				if got != ref || (gerr == nil) != (rerr == nil) {
+				// Raw events that lack the literals a condition needs are
+				// rejected unevaluated: a rule error may go unreported
+				// there, never a match.
+				prefiltered := !got && gerr == nil && rerr != nil
+				if !prefiltered && (got != ref || (gerr == nil) != (rerr == nil)) {
 					t.Fatalf("%s: Evaluate(raw) = %v, %v; Evaluate(encoding/json) = %v, %v\nevent: %s", r.ID, got, gerr, ref, rerr, data)
 				}
 				m, merr := r.Match(data)
 				mref, mrerr := r.Match(want)
-				if g, w := summary(m, merr), summary(mref, mrerr); g != w {
+				if g, w := summary(m, merr), summary(mref, mrerr); g != w && !(prefiltered && m == nil && merr == nil) {
 					t.Fatalf("%s: Match(raw) = %s\nMatch(encoding/json) = %s\nevent: %s", r.ID, g, w, data)
 				}
 				if m != nil {
