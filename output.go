@@ -238,14 +238,16 @@ func (r *Rule) alertFields(c *compiledRule, env map[string]any) (*Match, error) 
 }
 
 func (r *Rule) outputs(c *compiledRule, env map[string]any) (_ Outputs, err error) {
-	var f compiledField
+	out := make(Outputs, 0, len(c.fields))
+	i := 0
 	defer func() {
 		if p := recover(); p != nil {
+			f := c.fields[i]
 			err = r.evalError("output "+f.name, f.prog.source, fmt.Errorf("panic: %v", p))
 		}
 	}()
-	out := make(Outputs, 0, len(c.fields))
-	for _, f = range c.fields {
+	for ; i < len(c.fields); i++ {
+		f := c.fields[i]
 		v, err := f.prog.run(env)
 		if err == nil {
 			err = checkValue(v)
