@@ -705,6 +705,11 @@ var builtinOptions = []expr.Option{
 	expr.Function(fnBudget, rtBudget, new(func() any)),
 	expr.Function(fnGetCost, rtGetCost, new(func(any, any, any) any)),
 	expr.Function(fnInCost, rtInCost, new(func(any, any, any) bool)),
+	// expr's repeat and replace, checked so that the text they would
+	// build fits the memory budget before it is built: expr counts it
+	// after, by which time a repeat of a long field may be out of memory.
+	expr.Function("repeat", rtRepeat, new(func(string, int) string)),
+	expr.Function("replace", rtReplace, new(func(string, string, string) string), new(func(string, string, string, int) string)),
 	// __cost returns its argument: its type is the argument's.
 	func(c *conf.Config) {
 		c.Functions[fnCost] = &builtin.Function{

@@ -121,9 +121,29 @@ func TestMaxEvalCostInEngine(t *testing.T) {
 // just under it is built, one at it is a rule error, and a huge constant
 // range is a rule error rather than an out-of-memory crash.
 func TestMaxEvalMemory(t *testing.T) {
-	r := &Rule{ID: "R.Memory", Condition: "len(1..n) > 0"}
-	if ok, err := r.Evaluate(map[string]any{"n": MaxEvalMemory - 1}); !ok || err != nil {
-		t.Errorf("Evaluate(n = MaxEvalMemory-1) = %v, %v; want true, nil", ok, err)
+	for _, tt := range []struct {
+		cond  string
+		event map[string]any
+	}{
+		{"len(1..n) > 0", map[string]any{"n": MaxEvalMemory - 1}},
+		{`len(repeat("ab", n)) > 0`, map[string]any{"n": MaxEvalMemory/2 - 1}},
+		{`len(replace(s, "", t)) > 0`, map[string]any{"s": "", "t": strings.Repeat("t", MaxEvalMemory-1)}},
+		{`len(replace(s, "s", t)) > 0`, map[string]any{"s": strings.Repeat("s", 4*MaxEvalMemory), "t": "u"}},
+	} {
+		r := &Rule{ID: "R.Memory", Condition: tt.cond}
+		if ok, err := r.Evaluate(tt.event); !ok || err != nil {
+			t.Errorf("Evaluate(%s) just under the budget = %v, %v; want true, nil", tt.cond, ok, err)
+		}
+	}
+	// repeat and replace fail before they build the text: a repeat of a
+	// long field allocates nothing like its result.
+	big := map[string]any{"s": strings.Repeat("s", 1<<20), "n": 100}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := (&Rule{ID: "R.Memory", Condition: "len(repeat(s, n)) > 0"}).Evaluate(big)
+	runtime.ReadMemStats(&after)
+	if err == nil || after.TotalAlloc-before.TotalAlloc > 10<<20 {
+		t.Errorf("repeat of 1 MiB 100 times = %v after allocating %d bytes; want a rule error, allocating little", err, after.TotalAlloc-before.TotalAlloc)
 	}
 	for _, tt := range []struct {
 		cond  string
@@ -132,12 +152,15 @@ func TestMaxEvalMemory(t *testing.T) {
 		{"len(1..n) > 0", map[string]any{"n": MaxEvalMemory}},
 		{"len(1..10000000) > 0", map[string]any{}},
 		{`len(repeat("x", n)) > 0`, map[string]any{"n": MaxEvalMemory}},
+		{`len(repeat("ab", n)) > 0`, map[string]any{"n": MaxEvalMemory / 2}},
+		{`len(replace(s, "", t)) > 0`, map[string]any{"s": "", "t": strings.Repeat("t", MaxEvalMemory)}},
+		{`len(replace(s, "", t)) > 0`, map[string]any{"s": strings.Repeat("s", 999), "t": strings.Repeat("t", 1000)}},
 	} {
 		r := &Rule{ID: "R.Memory", Condition: tt.cond}
 		_, err := r.Evaluate(tt.event)
 		var ee *EvalError
 		if !errors.As(err, &ee) || !strings.Contains(ee.Msg, "memory budget exceeded") {
-			t.Errorf("Evaluate(%s) on %v = %v; want a rule error over the memory budget", tt.cond, tt.event, err)
+			t.Errorf("Evaluate(%s) on %.100v = %v; want a rule error over the memory budget", tt.cond, tt.event, err)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -619,4 +620,53 @@ func bounds(from, to any, n int) (int, int, error) {
 		return 0, 0, err
 	}
 	return i, max(i, j), nil
+}
+
+// errMemoryBudget is expr's error for an evaluation over its memory
+// budget.
+var errMemoryBudget = errors.New("memory budget exceeded")
+
+// rtRepeat is expr's repeat(s, n), which fails before it builds more than
+// MaxEvalMemory bytes.
+func rtRepeat(args ...any) (any, error) {
+	s, ok := args[0].(string)
+	n, isInt := args[1].(int)
+	if !ok || !isInt {
+		return nil, fmt.Errorf("repeat needs a string and an int, got %s and %s", typeName(args[0]), typeName(args[1]))
+	}
+	if n < 0 {
+		return nil, fmt.Errorf("invalid argument for repeat (expected positive integer, got %d)", n)
+	}
+	if n > MaxEvalMemory || len(s)*n >= MaxEvalMemory {
+		return nil, errMemoryBudget
+	}
+	return strings.Repeat(s, n), nil
+}
+
+// rtReplace is expr's replace(s, old, new[, n]), which fails before it
+// makes s longer by MaxEvalMemory bytes or more.
+func rtReplace(args ...any) (any, error) {
+	s, ok1 := args[0].(string)
+	old, ok2 := args[1].(string)
+	repl, ok3 := args[2].(string)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, fmt.Errorf("replace needs strings, got %s, %s and %s", typeName(args[0]), typeName(args[1]), typeName(args[2]))
+	}
+	n := -1
+	if len(args) == 4 {
+		var ok bool
+		if n, ok = args[3].(int); !ok {
+			return nil, fmt.Errorf("replace needs an int count, got %s", typeName(args[3]))
+		}
+	}
+	if len(repl) > len(old) {
+		count := strings.Count(s, old) // for "": one more than the characters
+		if n >= 0 && n < count {
+			count = n
+		}
+		if count > 0 && (len(repl)-len(old)) >= (MaxEvalMemory+count-1)/count {
+			return nil, errMemoryBudget
+		}
+	}
+	return strings.Replace(s, old, repl, n), nil
 }
