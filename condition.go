@@ -82,10 +82,11 @@ type program struct {
 
 // MaxEvalMemory is expr's memory budget for one evaluation of an
 // expression: the arrays, maps and ranges that it builds (with a literal,
-// a range such as 1..n, or builtins such as sort, concat, repeat) may hold
-// fewer than MaxEvalMemory elements (bytes, for repeat) in all. An
-// evaluation that builds more fails with a rule error (*EvalError) instead
-// of running out of memory.
+// a range such as 1..n, or builtins such as sort and concat) may hold
+// fewer than MaxEvalMemory elements in all, repeat may build fewer than
+// MaxEvalMemory bytes, and replace may add fewer. An evaluation that
+// builds more fails with a rule error (*EvalError) instead of running out
+// of memory.
 const MaxEvalMemory = 1_000_000
 
 // MaxEvalCost is the budget of one evaluation of an expression, in steps:
