@@ -2,7 +2,6 @@ package detect
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -419,13 +418,56 @@ func checkValue(v any) error {
 	if plainValue(v, 0) {
 		return nil
 	}
-	// encoding/json reports cycles, where json-iterator, which encodes
-	// alerts, would recurse without end.
-	if _, err := json.Marshal(jsonSafe(v, 0)); err != nil {
+	// json-iterator, which encodes alerts, would recurse without end on a
+	// cycle: look for one first.
+	if err := acyclic(reflect.ValueOf(v), 0); err != nil {
 		return fmt.Errorf("value of type %s cannot be encoded: %w", typeName(v), err)
 	}
 	if _, err := marshalValue(v); err != nil {
 		return fmt.Errorf("value of type %s cannot be encoded: %w", typeName(v), err)
+	}
+	return nil
+}
+
+// maxValueDepth bounds the nesting of a value that custom functions
+// return; deeper is taken for a cycle.
+const maxValueDepth = 1000
+
+// acyclic returns an error when v nests deeper than maxValueDepth, or
+// holds a channel, a function or another value that JSON cannot encode.
+func acyclic(v reflect.Value, depth int) error {
+	if depth > maxValueDepth {
+		return fmt.Errorf("nested deeper than %d levels, or a cycle", maxValueDepth)
+	}
+	switch v.Kind() {
+	case reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
+		return fmt.Errorf("unsupported type %s", v.Type())
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return acyclic(v.Elem(), depth+1)
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if err := acyclic(v.Index(i), depth+1); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			if err := acyclic(iter.Value(), depth+1); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if f := v.Type().Field(i); f.IsExported() && f.Tag.Get("json") != "-" {
+				if err := acyclic(v.Field(i), depth+1); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	return nil
 }
