@@ -478,11 +478,14 @@ func rtList(args ...any) (any, error) {
 	return args[0], nil
 }
 
-// evalBudget is what is left of one evaluation's budget (see MaxEvalCost).
+// evalBudget counts the steps that one evaluation has spent (see
+// MaxEvalCost).
 type evalBudget struct {
 	spent int
 }
 
+// rtBudget makes the budget of an evaluation, which an expression that
+// spends one declares first.
 func rtBudget(...any) (any, error) { return new(evalBudget), nil }
 
 // errOverBudget is the rule error of an evaluation over its budget.
