@@ -9,6 +9,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/checker"
 	"github.com/expr-lang/expr/compiler"
 	"github.com/expr-lang/expr/conf"
@@ -40,7 +41,15 @@ const (
 	fnLen      = "__len"
 	fnList     = "__list"
 	fnSlice    = "__slice"
+	fnBudget   = "__budget"
+	fnGetCost  = "__getc"
+	fnCost     = "__cost"
+	fnInCost   = "__inc"
 )
+
+// varBudget is the variable that holds an evaluation's budget (see
+// MaxEvalCost). It is not an identifier that an expression can spell.
+const varBudget = "#budget"
 
 // exprKind says what an expression must produce.
 type exprKind uint8
@@ -71,7 +80,35 @@ type program struct {
 	direct direct
 }
 
-var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
+// MaxEvalMemory is expr's memory budget for one evaluation of an
+// expression: the arrays, maps and ranges that it builds (with a literal,
+// a range such as 1..n, or builtins such as sort and concat) may hold
+// fewer than MaxEvalMemory elements in all, repeat may build fewer than
+// MaxEvalMemory bytes, and replace may add fewer. An evaluation that
+// builds more fails with a rule error (*EvalError) instead of running out
+// of memory.
+const MaxEvalMemory = 1_000_000
+
+// MaxEvalCost is the budget of one evaluation of an expression, in steps:
+// an evaluation that would spend more fails with a rule error (*EvalError)
+// instead of stalling, at about 100 ns a step.
+//
+// A closure builtin (all, any, none, one, filter, map, count, sum, find,
+// groupBy, sortBy, reduce, ...) spends one step per element of the
+// collection it iterates. Inside the predicate of a closure over a
+// collection that comes from the event (anything but a literal list or
+// range), where the work multiplies with the size of the event, each field
+// read, each use of #, #acc or a variable, each operand of +, in,
+// contains, startsWith, endsWith and matches, and each argument of a
+// builtin spends one step more, and one per 64 bytes of text or per
+// element of a list or map that it hands over. Expressions without
+// closures spend nothing: their work grows with the event only linearly.
+const MaxEvalCost = 1_000_000
+
+// stepBytes is the text that costs one step.
+const stepBytes = 64
+
+var vmPool = sync.Pool{New: func() any { return &vm.VM{MemoryBudget: MaxEvalMemory} }}
 
 // run evaluates the program against env, the event's field map.
 func (p *program) run(env map[string]any) (any, error) {
@@ -162,8 +199,21 @@ func errorAt(node ast.Node, source, format string, args ...any) *exprError {
 }
 
 // MaxNodes is the largest expression, in syntax tree nodes, that a rule may
-// use. Larger expressions are compile errors.
+// use, counting the definitions it calls (see Functions.Define) as if their
+// expressions were written in its place. Larger expressions are compile
+// errors.
 const MaxNodes = 10000
+
+// countNodes returns the number of nodes in the tree rooted at n.
+func countNodes(n ast.Node) int {
+	var c nodeCounter
+	ast.Walk(&n, &c)
+	return int(c)
+}
+
+type nodeCounter int
+
+func (c *nodeCounter) Visit(*ast.Node) { *c++ }
 
 func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exprError) {
 	config := conf.CreateNew()
@@ -189,10 +239,15 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if err != nil {
 		return nil, newExprError(err, source)
 	}
-	rw := rewriter{config: config, funcs: funcs}
+	rw := rewriter{config: config, funcs: funcs, room: MaxNodes - countNodes(tree.Node)}
 	tree.Node = rw.rewrite(tree.Node)
 	if rw.err != nil {
 		return nil, newExprError(rw.err, source)
+	}
+	if rw.budgeted {
+		let := &ast.VariableDeclaratorNode{Name: varBudget, Value: call(tree.Node.Location(), fnBudget), Expr: tree.Node}
+		let.SetLocation(tree.Node.Location())
+		tree.Node = let
 	}
 	root := call(tree.Node.Location(), fnBool, tree.Node)
 	if kind == kindBool {
@@ -304,6 +359,17 @@ type rewriter struct {
 	funcs    *Functions
 	vars     []string // names declared by let, innermost last
 	inlining []string // definitions being inlined, to catch cycles
+	// room is how many more nodes inlined definitions may add: each
+	// call of a definition copies its expression, so definitions that
+	// call others twice would otherwise double the tree at every level.
+	room int
+	// dynamic counts the closures around the node being rewritten whose
+	// collection may come from the event; inside them, operations spend
+	// the evaluation's budget.
+	dynamic int
+	// budgeted is set when the expression spends a budget, which is then
+	// declared around it.
+	budgeted bool
 	err      error
 }
 
@@ -319,6 +385,10 @@ func (rw *rewriter) inline(name, source string, loc file.Location) ast.Node {
 	tree, err := parser.ParseWithConfig(source, rw.config)
 	if err != nil {
 		rw.err = &file.Error{Location: loc, Message: fmt.Sprintf("definition %s: %v", name, err)}
+		return nil
+	}
+	if rw.room -= countNodes(tree.Node); rw.room < 0 {
+		rw.err = &file.Error{Location: loc, Message: fmt.Sprintf("expression exceeds %d nodes with its definitions inlined (inlining %s)", MaxNodes, name)}
 		return nil
 	}
 	ast.Find(tree.Node, func(n ast.Node) bool {
@@ -352,8 +422,11 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 	loc := n.Location()
 	switch n := n.(type) {
 	case *ast.IdentifierNode:
-		if n.Value == "$env" || rw.isVar(n.Value) {
+		if n.Value == "$env" {
 			return n
+		}
+		if rw.isVar(n.Value) {
+			return rw.cost(n)
 		}
 		// A function's name is a field unless it is called; the
 		// internal functions are never fields.
@@ -362,15 +435,21 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		}
 		env := &ast.IdentifierNode{Value: "$env"}
 		env.SetLocation(loc)
-		return call(loc, fnGet, env, str(loc, n.Value))
+		return rw.get(loc, env, str(loc, n.Value))
 
 	case *ast.MemberNode:
-		n.Node = rw.rewrite(n.Node)
+		// A read of # spends nothing more than the member read does.
+		if _, ok := n.Node.(*ast.PointerNode); !ok || rw.dynamic == 0 {
+			n.Node = rw.rewrite(n.Node)
+		}
 		n.Property = rw.rewrite(n.Property)
 		if n.Method {
 			return n
 		}
-		return call(loc, fnGet, n.Node, n.Property)
+		return rw.get(loc, n.Node, n.Property)
+
+	case *ast.PointerNode:
+		return rw.cost(n)
 
 	case *ast.ChainNode:
 		n.Node = rw.rewrite(n.Node)
@@ -389,7 +468,7 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 			to = &ast.NilNode{}
 			to.SetLocation(loc)
 		}
-		return call(loc, fnSlice, n.Node, rw.rewrite(from), rw.rewrite(to))
+		return call(loc, fnSlice, rw.cost(n.Node), rw.rewrite(from), rw.rewrite(to))
 
 	case *ast.UnaryNode:
 		n.Node = rw.rewrite(n.Node)
@@ -415,11 +494,11 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		case ">=":
 			return call(loc, fnMoreEq, n.Left, n.Right)
 		case "contains":
-			return call(loc, fnContains, n.Left, n.Right)
+			return call(loc, fnContains, rw.cost(n.Left), n.Right)
 		case "startsWith":
-			return call(loc, fnStarts, n.Left, n.Right)
+			return call(loc, fnStarts, rw.cost(n.Left), n.Right)
 		case "endsWith":
-			return call(loc, fnEnds, n.Left, n.Right)
+			return call(loc, fnEnds, rw.cost(n.Left), n.Right)
 		case "matches":
 			if s, ok := n.Right.(*ast.StringNode); ok {
 				re, err := compileRegexp(s.Value)
@@ -427,14 +506,20 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 					rw.err = &file.Error{Location: s.Location(), Message: err.Error()}
 					return n
 				}
-				return call(loc, fnMatchRe, n.Left, constant(s.Location(), re))
+				return call(loc, fnMatchRe, rw.cost(n.Left), constant(s.Location(), re))
 			}
-			return call(loc, fnMatches, n.Left, n.Right)
+			return call(loc, fnMatches, rw.cost(n.Left), rw.cost(n.Right))
 		case "in":
 			if list, ok := literalList(n.Right); ok {
 				return call(loc, fnInSet, n.Left, constant(n.Right.Location(), newValueSet(list)))
 			}
+			if rw.dynamic > 0 {
+				rw.budgeted = true
+				return call(loc, fnInCost, n.Left, n.Right, rw.budget(loc))
+			}
 			return call(loc, fnIn, n.Left, n.Right)
+		case "+":
+			n.Left, n.Right = rw.cost(n.Left), rw.cost(n.Right)
 		}
 		return n
 
@@ -445,11 +530,24 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		return n
 
 	case *ast.BuiltinNode:
+		closure := closureBuiltins[n.Name] && len(n.Arguments) > 0
+		dynamic := closure && !constantCollection(n.Arguments[0])
 		for i := range n.Arguments {
+			_, isPredicate := n.Arguments[i].(*ast.PredicateNode)
+			if isPredicate && dynamic {
+				rw.dynamic++
+			}
 			n.Arguments[i] = rw.rewrite(n.Arguments[i])
+			if isPredicate && dynamic {
+				rw.dynamic--
+			}
+			if !isPredicate && !(closure && i == 0) {
+				n.Arguments[i] = rw.cost(n.Arguments[i])
+			}
 		}
-		if closureBuiltins[n.Name] && len(n.Arguments) > 0 {
-			n.Arguments[0] = call(n.Arguments[0].Location(), fnList, n.Arguments[0])
+		if closure {
+			rw.budgeted = true
+			n.Arguments[0] = call(n.Arguments[0].Location(), fnList, n.Arguments[0], rw.budget(loc))
 			if boolPredicates[n.Name] && len(n.Arguments) > 1 {
 				if p, ok := n.Arguments[1].(*ast.PredicateNode); ok {
 					p.Node = rw.boolean(p.Node)
@@ -521,6 +619,51 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 	return n
 }
 
+// get reads key of obj; inside a closure over the event's data, the read
+// spends the evaluation's budget.
+func (rw *rewriter) get(loc file.Location, obj, key ast.Node) ast.Node {
+	if rw.dynamic == 0 {
+		return call(loc, fnGet, obj, key)
+	}
+	rw.budgeted = true
+	return call(loc, fnGetCost, obj, key, rw.budget(loc))
+}
+
+// cost wraps n, a value that an operation inside a closure over the
+// event's data handles, so that it spends the evaluation's budget by its
+// size. Literals, whose size the expression fixes, are left alone.
+func (rw *rewriter) cost(n ast.Node) ast.Node {
+	if rw.dynamic == 0 || n == nil {
+		return n
+	}
+	if _, ok := literal(n); ok {
+		return n
+	}
+	rw.budgeted = true
+	return call(n.Location(), fnCost, n, rw.budget(n.Location()))
+}
+
+// budget refers to the evaluation's budget.
+func (rw *rewriter) budget(loc file.Location) ast.Node {
+	n := &ast.IdentifierNode{Value: varBudget}
+	n.SetLocation(loc)
+	return n
+}
+
+// constantCollection reports whether n is a collection whose size the
+// expression fixes: a list of literals, or a range between integers.
+func constantCollection(n ast.Node) bool {
+	if _, ok := literalList(n); ok {
+		return true
+	}
+	if b, ok := n.(*ast.BinaryNode); ok && b.Operator == ".." {
+		_, lok := b.Left.(*ast.IntegerNode)
+		_, rok := b.Right.(*ast.IntegerNode)
+		return lok && rok
+	}
+	return false
+}
+
 // boolean wraps n so that nil counts as false, unless n is boolean already.
 func (rw *rewriter) boolean(n ast.Node) ast.Node {
 	// n is nil when rewriting it failed (rw.err says why).
@@ -545,7 +688,7 @@ func isBoolean(n ast.Node) bool {
 		if id, ok := n.Callee.(*ast.IdentifierNode); ok {
 			switch id.Value {
 			case fnBool, fnLess, fnMore, fnLessEq, fnMoreEq, fnContains, fnStarts, fnEnds,
-				fnMatchRe, fnMatches, fnIn, fnInSet:
+				fnMatchRe, fnMatches, fnIn, fnInSet, fnInCost:
 				return true
 			}
 			return libraryPredicates[id.Value]
@@ -576,8 +719,24 @@ var builtinOptions = []expr.Option{
 	expr.Function(fnIn, rtIn, new(func(any, any) bool)),
 	expr.Function(fnInSet, rtInSet, new(func(any, any) bool)),
 	expr.Function(fnLen, rtLen, new(func(any) int)),
-	expr.Function(fnList, rtList, new(func(any) []any)),
+	expr.Function(fnList, rtList, new(func(any, any) []any)),
 	expr.Function(fnSlice, rtSlice, new(func(any, any, any) any)),
+	expr.Function(fnBudget, rtBudget, new(func() any)),
+	expr.Function(fnGetCost, rtGetCost, new(func(any, any, any) any)),
+	expr.Function(fnInCost, rtInCost, new(func(any, any, any) bool)),
+	// expr's repeat and replace, checked so that the text they would
+	// build fits the memory budget before it is built: expr counts it
+	// after, by which time a repeat of a long field may be out of memory.
+	expr.Function("repeat", rtRepeat, new(func(string, int) string)),
+	expr.Function("replace", rtReplace, new(func(string, string, string) string), new(func(string, string, string, int) string)),
+	// __cost returns its argument: its type is the argument's.
+	func(c *conf.Config) {
+		c.Functions[fnCost] = &builtin.Function{
+			Name:     fnCost,
+			Func:     rtCost,
+			Validate: func(args []reflect.Type) (reflect.Type, error) { return args[0], nil },
+		}
+	},
 }
 
 // literalList returns the values of an array literal whose elements are all

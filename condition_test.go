@@ -1,9 +1,12 @@
 package detect
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -381,5 +384,72 @@ func TestRegexpLiterals(t *testing.T) {
 		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
 			t.Errorf("regexpLiterals(%q) = %q; want %q", tt.pattern, got, tt.want)
 		}
+	}
+}
+
+// TestDefinitionsInlinedSize checks that definitions calling others count
+// toward MaxNodes as they are inlined, so that doubling at every level is a
+// compile error rather than a compile that never ends.
+func TestDefinitionsInlinedSize(t *testing.T) {
+	fs := NewFunctions()
+	if err := fs.Define("d0", `a == 1`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 40; i++ {
+		if err := fs.Define(fmt.Sprintf("d%d", i), fmt.Sprintf("d%d() || d%d()", i-1, i-1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Compile(&Rule{ID: "R.Doubling", Condition: "d40()"}, WithFunctions(fs))
+	var ce *CompileError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Msg, "nodes with its definitions inlined") {
+		t.Fatalf("Compile(d40()) = %v; want a CompileError about the inlined size", err)
+	}
+	// d10 inlines 2^10 copies of d0: 2^10*4 + 2^10-1 nodes with the ||s,
+	// within the limit.
+	if _, err := Compile(&Rule{ID: "R.Doubling10", Condition: "d10()"}, WithFunctions(fs)); err != nil {
+		t.Errorf("Compile(d10()) = %v", err)
+	}
+
+	// At the edge: the caller and the inlined list fill MaxNodes exactly.
+	caller := "len(list()) > 0"
+	tree, err := parser.Parse(caller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := MaxNodes - countNodes(tree.Node)
+	list := func(n int) string { // n nodes: the array and n-1 elements
+		return "[" + strings.TrimSuffix(strings.Repeat("1,", n-1), ",") + "]"
+	}
+	for _, tt := range []struct {
+		nodes int
+		ok    bool
+	}{{room, true}, {room + 1, false}} {
+		fs := NewFunctions()
+		if err := fs.Define("list", list(tt.nodes)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Compile(&Rule{ID: "R.Edge", Condition: caller}, WithFunctions(fs))
+		if (err == nil) != tt.ok {
+			t.Errorf("Compile with a definition of %d nodes (room %d) = %v; want ok %v", tt.nodes, room, err, tt.ok)
+		}
+	}
+}
+
+// TestRegexpCacheBounded checks that patterns taken from events do not
+// grow the cache of compiled regular expressions without bound, and still
+// match once it is full.
+func TestRegexpCacheBounded(t *testing.T) {
+	r := &Rule{ID: "R.DynamicPattern", Condition: `text matches pattern`}
+	for i := 0; i < 2*maxCachedRegexps; i++ {
+		ev := map[string]any{"text": fmt.Sprintf("id-%d", i), "pattern": fmt.Sprintf("^id-%d$", i)}
+		if ok, err := r.Evaluate(ev); !ok || err != nil {
+			t.Fatalf("Evaluate(%v) = %v, %v; want true", ev, ok, err)
+		}
+	}
+	n := 0
+	regexpCache.Range(func(any, any) bool { n++; return true })
+	if n > maxCachedRegexps || regexpsCached.Load() > maxCachedRegexps {
+		t.Errorf("regexp cache holds %d patterns (counter %d); want at most %d", n, regexpsCached.Load(), maxCachedRegexps)
 	}
 }

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -554,6 +555,9 @@ func decodeFast(data []byte, fields *fieldSet) (map[string]any, *SyntaxError) {
 		return nil, &SyntaxError{Offset: 0, Msg: "empty input"}
 	}
 	if data[d.pos] != '{' {
+		if bytes.HasPrefix(data[d.pos:], byteOrderMark) {
+			return nil, &SyntaxError{Offset: int64(d.pos), Msg: "a byte order mark is not JSON"}
+		}
 		// The first byte only suggests a kind: "not json" starts like null.
 		if !json.Valid(data) {
 			return nil, &SyntaxError{Offset: int64(d.pos), Msg: "not JSON"}

@@ -40,6 +40,10 @@ func NewEvent(fields map[string]any) *Event {
 // that is not a single JSON object (an array, a scalar, null, invalid or
 // trailing text) is an error. The Event keeps data to let rules reject it
 // quickly, so data must not be modified while the Event is in use.
+//
+// The size of data is not limited: callers bound it, as the Scanner does
+// with MaxLineBytes. Decoding allocates up to about 65 times the size of
+// data; nesting deeper than MaxDepth is an error.
 func ParseEvent(data []byte) (*Event, error) {
 	m, err := decodeObject(data)
 	if err != nil {

@@ -92,7 +92,7 @@ func topLevelReads(root ast.Node) *fieldSet {
 			return
 		}
 		if c, ok := n.(*ast.CallNode); ok {
-			if id, ok := c.Callee.(*ast.IdentifierNode); ok && id.Value == fnGet && len(c.Arguments) == 2 {
+			if id, ok := c.Callee.(*ast.IdentifierNode); ok && (id.Value == fnGet && len(c.Arguments) == 2 || id.Value == fnGetCost && len(c.Arguments) == 3) {
 				if env, ok := c.Arguments[0].(*ast.IdentifierNode); ok && env.Value == "$env" {
 					if s, ok := c.Arguments[1].(*ast.StringNode); ok {
 						if !contains(set.names, s.Value) {

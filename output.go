@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -224,9 +225,9 @@ func (r *Rule) alertFields(c *compiledRule, env map[string]any) (*Match, error) 
 		if t.tpl == nil {
 			continue
 		}
-		s, err := t.tpl.render(env)
+		s, err := r.renderTemplate(t.part, t.tpl, env)
 		if err != nil {
-			return nil, r.evalError(t.part, t.tpl.source, err)
+			return nil, err
 		}
 		if s != "" {
 			*t.dst = s
@@ -235,16 +236,37 @@ func (r *Rule) alertFields(c *compiledRule, env map[string]any) (*Match, error) 
 	return m, nil
 }
 
-func (r *Rule) outputs(c *compiledRule, env map[string]any) (Outputs, error) {
+func (r *Rule) outputs(c *compiledRule, env map[string]any) (_ Outputs, err error) {
 	out := make(Outputs, 0, len(c.fields))
-	for _, f := range c.fields {
+	i := 0
+	defer func() {
+		if p := recover(); p != nil {
+			f := c.fields[i]
+			err = r.evalError("output "+f.name, f.prog.source, fmt.Errorf("panic: %v", p))
+		}
+	}()
+	for ; i < len(c.fields); i++ {
+		f := c.fields[i]
 		v, err := f.prog.run(env)
+		if err == nil {
+			err = checkValue(v)
+		}
 		if err != nil {
 			return nil, r.evalError("output "+f.name, f.prog.source, err)
 		}
 		out = append(out, Output{Name: f.name, Value: v})
 	}
 	return out, nil
+}
+
+// renderTemplate renders one of the rule's templates: its title,
+// description, reference or runbook.
+func (r *Rule) renderTemplate(part string, t *template, env map[string]any) (s string, err error) {
+	defer r.recoverEval(&err, part, t.source)
+	if s, err = t.render(env); err != nil {
+		return "", r.evalError(part, t.source, err)
+	}
+	return s, nil
 }
 
 // defaultTitle is Panther's title when a rule has no title function.
@@ -259,9 +281,9 @@ func (r *Rule) title(c *compiledRule, env map[string]any) (string, error) {
 	if c.title == nil {
 		return truncate(r.defaultTitle()), nil
 	}
-	s, err := c.title.render(env)
+	s, err := r.renderTemplate("title", c.title, env)
 	if err != nil {
-		return "", r.evalError("title", c.title.source, err)
+		return "", err
 	}
 	if s == "" {
 		return truncate(r.defaultTitle()), nil
@@ -269,16 +291,25 @@ func (r *Rule) title(c *compiledRule, env map[string]any) (string, error) {
 	return truncate(s), nil
 }
 
-func (r *Rule) dedup(c *compiledRule, env map[string]any, title string) (string, error) {
+func (r *Rule) dedup(c *compiledRule, env map[string]any, title string) (_ string, err error) {
 	if len(c.groupBy) > 0 {
+		i := 0
+		defer func() {
+			if p := recover(); p != nil {
+				err = r.evalError(groupByPart(i, len(c.groupBy)), c.groupBy[i].source, fmt.Errorf("panic: %v", p))
+			}
+		}()
 		parts := make([]string, len(c.groupBy))
 		empty := true
-		for i, p := range c.groupBy {
+		for ; i < len(c.groupBy); i++ {
+			p := c.groupBy[i]
 			v, err := p.run(env)
+			if err == nil {
+				parts[i], err = renderValue(v)
+			}
 			if err != nil {
 				return "", r.evalError(groupByPart(i, len(c.groupBy)), p.source, err)
 			}
-			parts[i] = render(v)
 			empty = empty && parts[i] == ""
 		}
 		if !empty {
@@ -298,8 +329,15 @@ func groupByPart(i, n int) string {
 	return "group by"
 }
 
-func (r *Rule) severity(c *compiledRule, env map[string]any) (Severity, error) {
-	for i, s := range c.severities {
+func (r *Rule) severity(c *compiledRule, env map[string]any) (_ Severity, err error) {
+	i := 0
+	defer func() {
+		if p := recover(); p != nil {
+			err = r.evalError(fmt.Sprintf("dynamic severity %d", i+1), c.severities[i].cond.source, fmt.Errorf("panic: %v", p))
+		}
+	}()
+	for ; i < len(c.severities); i++ {
+		s := c.severities[i]
 		ok, err := s.cond.runBool(env)
 		if err != nil {
 			return 0, r.evalError(fmt.Sprintf("dynamic severity %d", i+1), s.cond.source, err)
@@ -328,35 +366,140 @@ func truncate(s string) string {
 
 var renderJSON = jsoniter.Config{SortMapKeys: true, EscapeHTML: false}.Froze()
 
-// render formats a value the way title placeholders and group-by values
-// show it: strings as they are, whole numbers without exponent, other
-// numbers in shortest form, nil as nothing, lists and maps as compact JSON.
-func render(v any) string {
+// renderValue formats a value the way title placeholders and group-by
+// values show it: strings as they are, whole numbers without exponent,
+// other numbers in shortest form, nil (a nil pointer too) as nothing,
+// values with a String method by it, lists and maps as compact JSON. A
+// value that JSON cannot encode (a channel, a function, a cycle) is an
+// error.
+func renderValue(v any) (string, error) {
 	switch x := v.(type) {
 	case nil:
-		return ""
+		return "", nil
 	case string:
-		return x
+		return x, nil
 	case bool:
-		return strconv.FormatBool(x)
+		return strconv.FormatBool(x), nil
 	case int:
-		return strconv.Itoa(x)
+		return strconv.Itoa(x), nil
 	case float64:
-		return formatFloat(x)
+		return formatFloat(x), nil
 	case []byte:
-		return string(x)
+		return string(x), nil
 	}
 	if f, ok := toFloat(v); ok {
-		return formatFloat(f)
+		return formatFloat(f), nil
+	}
+	if isNilPointer(v) {
+		return "", nil
 	}
 	if s, ok := v.(fmt.Stringer); ok {
-		return s.String()
+		return s.String(), nil
+	}
+	if err := checkValue(v); err != nil {
+		return "", err
 	}
 	b, err := marshalValue(v)
 	if err != nil {
-		return fmt.Sprint(v)
+		return "", err
 	}
-	return string(b)
+	return string(b), nil
+}
+
+func isNilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// checkValue returns an error when v, an output or a rendered value, is
+// not one that an alert can carry as JSON. Values read from events always
+// can; values made by custom functions may not.
+func checkValue(v any) error {
+	if plainValue(v, 0) {
+		return nil
+	}
+	// json-iterator, which encodes alerts, would recurse without end on a
+	// cycle: look for one first.
+	if err := acyclic(reflect.ValueOf(v), 0); err != nil {
+		return fmt.Errorf("value of type %s cannot be encoded: %w", typeName(v), err)
+	}
+	if _, err := marshalValue(v); err != nil {
+		return fmt.Errorf("value of type %s cannot be encoded: %w", typeName(v), err)
+	}
+	return nil
+}
+
+// maxValueDepth bounds the nesting of a value that custom functions
+// return; deeper is taken for a cycle.
+const maxValueDepth = 1000
+
+// acyclic returns an error when v nests deeper than maxValueDepth, or
+// holds a channel, a function or another value that JSON cannot encode.
+func acyclic(v reflect.Value, depth int) error {
+	if depth > maxValueDepth {
+		return fmt.Errorf("nested deeper than %d levels, or a cycle", maxValueDepth)
+	}
+	switch v.Kind() {
+	case reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
+		return fmt.Errorf("unsupported type %s", v.Type())
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return acyclic(v.Elem(), depth+1)
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if err := acyclic(v.Index(i), depth+1); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			if err := acyclic(iter.Value(), depth+1); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if f := v.Type().Field(i); f.IsExported() && f.Tag.Get("json") != "-" {
+				if err := acyclic(v.Field(i), depth+1); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// plainValue reports whether v holds only the types of decoded JSON, no
+// deeper than a decoded event may be.
+func plainValue(v any, depth int) bool {
+	switch x := v.(type) {
+	case nil, string, bool, int, float64:
+		return true
+	case []any:
+		if depth >= MaxDepth {
+			return false
+		}
+		for _, e := range x {
+			if !plainValue(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		if depth >= MaxDepth {
+			return false
+		}
+		for _, e := range x {
+			if !plainValue(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func formatFloat(f float64) string {
@@ -376,10 +519,16 @@ func formatFloat(f float64) string {
 // marshalValue encodes an expression value as compact JSON. Numbers that
 // JSON cannot hold (NaN, infinities) become strings rather than failing.
 func marshalValue(v any) ([]byte, error) {
-	return renderJSON.Marshal(jsonSafe(v))
+	return renderJSON.Marshal(jsonSafe(v, 0))
 }
 
-func jsonSafe(v any) any {
+// jsonSafe replaces the numbers that JSON cannot hold with strings. It
+// goes no deeper than a decoded event may be: deeper values come from
+// custom functions, and may be cycles.
+func jsonSafe(v any, depth int) any {
+	if depth > MaxDepth {
+		return v
+	}
 	switch x := v.(type) {
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
@@ -388,7 +537,7 @@ func jsonSafe(v any) any {
 	case []any:
 		var out []any
 		for i, e := range x {
-			s := jsonSafe(e)
+			s := jsonSafe(e, depth+1)
 			if out == nil && !sameValue(s, e) {
 				out = append(make([]any, 0, len(x)), x[:i]...)
 			}
@@ -402,7 +551,7 @@ func jsonSafe(v any) any {
 	case map[string]any:
 		var out map[string]any
 		for k, e := range x {
-			s := jsonSafe(e)
+			s := jsonSafe(e, depth+1)
 			if out == nil && !sameValue(s, e) {
 				out = make(map[string]any, len(x))
 				for k2, e2 := range x {
@@ -454,10 +603,13 @@ func (t *template) render(env map[string]any) (string, error) {
 			continue
 		}
 		v, err := p.prog.run(env)
+		if err == nil {
+			v, err = renderValue(v)
+		}
 		if err != nil {
 			return "", err
 		}
-		b.WriteString(render(v))
+		b.WriteString(v.(string))
 	}
 	return b.String(), nil
 }

@@ -98,6 +98,10 @@ func selectivity(any []needle) int {
 // of alternatives lists, all of which must be satisfied.
 func requirements(n ast.Node) [][]needle {
 	switch n := n.(type) {
+	case *ast.VariableDeclaratorNode:
+		// What the expression requires; the variable's value can only
+		// be read through the expression.
+		return requirements(n.Expr)
 	case *ast.BinaryNode:
 		switch n.Operator {
 		case "&&", "and":

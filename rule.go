@@ -292,8 +292,10 @@ func (r *Rule) compileExpr(part, source string, kind exprKind, funcs *Functions)
 // *EvalError naming the rule.
 //
 // Raw JSON that cannot match, because it lacks the literals the condition
-// requires, is rejected without being decoded, so a syntax error inside
-// such an object may go unreported: use ParseEvent to validate an event.
+// requires, is rejected without being decoded or evaluated, so a syntax
+// error inside such an object, or a rule error that evaluating it would
+// raise (a string predicate on an object, say), may go unreported; a
+// match never is. Use ParseEvent to validate an event.
 func (r *Rule) Evaluate(event any) (bool, error) {
 	c, err := r.compiled()
 	if err != nil {
@@ -335,12 +337,24 @@ func (r *Rule) EvaluateJSON(data []byte) (bool, error) {
 	return r.match(c, env)
 }
 
-func (r *Rule) match(c *compiledRule, env map[string]any) (bool, error) {
-	ok, err := c.condition.runBool(env)
+func (r *Rule) match(c *compiledRule, env map[string]any) (ok bool, err error) {
+	defer r.recoverEval(&err, "condition", c.condition.source)
+	ok, err = c.condition.runBool(env)
 	if err != nil {
 		return false, r.evalError("condition", c.condition.source, err)
 	}
 	return ok, nil
+}
+
+// recoverEval, deferred, turns a panic in the evaluation of an expression
+// into an *EvalError in *err. Expressions run code that detect does not
+// control: custom functions, and the methods of the values they return
+// (String, MarshalJSON). A rule that fails that way must not stop the
+// program, nor the other rules.
+func (r *Rule) recoverEval(err *error, part, source string) {
+	if p := recover(); p != nil {
+		*err = r.evalError(part, source, fmt.Errorf("panic: %v", p))
+	}
 }
 
 // Match evaluates the rule on event and, when it matches, computes

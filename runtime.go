@@ -1,12 +1,14 @@
 package detect
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/expr-lang/expr/vm/runtime"
@@ -291,7 +293,15 @@ func rtMatchRe(args ...any) (any, error) {
 }
 
 // regexpCache holds patterns that are not constants in the expression.
-var regexpCache sync.Map // string -> *regexp.Regexp
+// Such a pattern may come from the event, so the cache is bounded:
+// once it holds maxCachedRegexps patterns, new ones are compiled for each
+// use and not kept.
+var (
+	regexpCache   sync.Map // string -> *regexp.Regexp
+	regexpsCached atomic.Int64
+)
+
+const maxCachedRegexps = 1024
 
 func compileRegexp(pattern string) (*regexp.Regexp, error) {
 	if re, ok := regexpCache.Load(pattern); ok {
@@ -301,7 +311,13 @@ func compileRegexp(pattern string) (*regexp.Regexp, error) {
 	if err != nil {
 		return nil, err
 	}
-	regexpCache.Store(pattern, re)
+	if regexpsCached.Add(1) <= maxCachedRegexps {
+		if _, loaded := regexpCache.LoadOrStore(pattern, re); loaded {
+			regexpsCached.Add(-1)
+		}
+	} else {
+		regexpsCached.Add(-1)
+	}
 	return re, nil
 }
 
@@ -356,6 +372,25 @@ func rtIn(args ...any) (any, error) {
 		return v.MapIndex(k).IsValid(), nil
 	}
 	return false, fmt.Errorf("in needs an array or a map, got %s", typeName(hay))
+}
+
+// rtInCost is rtIn inside a closure over the event's data: a search of a
+// list spends a step per element, a lookup in a map one step.
+func rtInCost(args ...any) (any, error) {
+	steps := 1
+	switch h := args[1].(type) {
+	case []any:
+		steps += len(h)
+	case map[string]any, nil:
+	default:
+		if v := reflect.ValueOf(h); v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
+			steps += v.Len()
+		}
+	}
+	if err := args[2].(*evalBudget).spend(steps); err != nil {
+		return nil, err
+	}
+	return rtIn(args[0], args[1])
 }
 
 // valueSet is a constant list on the right of `in`, indexed for lookups.
@@ -422,11 +457,104 @@ func rtInSet(args ...any) (any, error) {
 
 var emptyList = []any{}
 
+// rtList is the collection of a closure builtin: nil is an empty list, and
+// each element spends a step of the evaluation's budget.
 func rtList(args ...any) (any, error) {
 	if args[0] == nil {
 		return emptyList, nil
 	}
+	n := 0
+	switch x := args[0].(type) {
+	case []any:
+		n = len(x)
+	default:
+		if v := reflect.ValueOf(x); v.Kind() == reflect.Slice || v.Kind() == reflect.Array || v.Kind() == reflect.Map {
+			n = v.Len()
+		}
+	}
+	if err := args[1].(*evalBudget).spend(n); err != nil {
+		return nil, err
+	}
 	return args[0], nil
+}
+
+// evalBudget counts the steps that one evaluation has spent (see
+// MaxEvalCost).
+type evalBudget struct {
+	spent int
+}
+
+// rtBudget makes the budget of an evaluation, which an expression that
+// spends one declares first.
+func rtBudget(...any) (any, error) { return new(evalBudget), nil }
+
+// errOverBudget is the rule error of an evaluation over its budget.
+var errOverBudget = fmt.Errorf("evaluation needs more than %d steps (detect.MaxEvalCost)", MaxEvalCost)
+
+func (b *evalBudget) spend(steps int) error {
+	b.spent += steps
+	if b.spent > MaxEvalCost {
+		return errOverBudget
+	}
+	return nil
+}
+
+// rtGetCost is rtGet inside a closure over the event's data: a step for
+// the read, a step per key of an object that has no exact match (the
+// case-insensitive fallback looks at every key), and the size of text
+// read.
+func rtGetCost(args ...any) (any, error) {
+	obj, key := args[0], args[1]
+	steps := 1
+	switch o := obj.(type) {
+	case map[string]any:
+		if k, ok := key.(string); ok {
+			if _, exact := o[k]; !exact {
+				steps += len(o)
+			}
+		}
+	case string:
+		steps += len(o) / stepBytes
+	}
+	v := get(obj, key)
+	if s, ok := v.(string); ok {
+		steps += len(s) / stepBytes
+	}
+	if err := args[2].(*evalBudget).spend(steps); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// rtCost spends steps for a value that an operation inside a closure over
+// the event's data handles, by its size, and returns it.
+func rtCost(args ...any) (any, error) {
+	if err := args[1].(*evalBudget).spend(valueSteps(args[0])); err != nil {
+		return nil, err
+	}
+	return args[0], nil
+}
+
+// valueSteps is the cost of handling v: a step, and one more per 64 bytes
+// of text or per element of a list or map.
+func valueSteps(v any) int {
+	switch x := v.(type) {
+	case nil, bool, int, float64:
+		return 1
+	case string:
+		return 1 + len(x)/stepBytes
+	case []any:
+		return 1 + len(x)
+	case map[string]any:
+		return 1 + len(x)
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.String:
+		return 1 + rv.Len()/stepBytes
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return 1 + rv.Len()
+	}
+	return 1
 }
 
 func rtLen(args ...any) (any, error) {
@@ -495,4 +623,53 @@ func bounds(from, to any, n int) (int, int, error) {
 		return 0, 0, err
 	}
 	return i, max(i, j), nil
+}
+
+// errMemoryBudget is expr's error for an evaluation over its memory
+// budget.
+var errMemoryBudget = errors.New("memory budget exceeded")
+
+// rtRepeat is expr's repeat(s, n), which fails before it builds more than
+// MaxEvalMemory bytes.
+func rtRepeat(args ...any) (any, error) {
+	s, ok := args[0].(string)
+	n, isInt := args[1].(int)
+	if !ok || !isInt {
+		return nil, fmt.Errorf("repeat needs a string and an int, got %s and %s", typeName(args[0]), typeName(args[1]))
+	}
+	if n < 0 {
+		return nil, fmt.Errorf("invalid argument for repeat (expected positive integer, got %d)", n)
+	}
+	if n > MaxEvalMemory || len(s)*n >= MaxEvalMemory {
+		return nil, errMemoryBudget
+	}
+	return strings.Repeat(s, n), nil
+}
+
+// rtReplace is expr's replace(s, old, new[, n]), which fails before it
+// makes s longer by MaxEvalMemory bytes or more.
+func rtReplace(args ...any) (any, error) {
+	s, ok1 := args[0].(string)
+	old, ok2 := args[1].(string)
+	repl, ok3 := args[2].(string)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, fmt.Errorf("replace needs strings, got %s, %s and %s", typeName(args[0]), typeName(args[1]), typeName(args[2]))
+	}
+	n := -1
+	if len(args) == 4 {
+		var ok bool
+		if n, ok = args[3].(int); !ok {
+			return nil, fmt.Errorf("replace needs an int count, got %s", typeName(args[3]))
+		}
+	}
+	if len(repl) > len(old) {
+		count := strings.Count(s, old) // for "": one more than the characters
+		if n >= 0 && n < count {
+			count = n
+		}
+		if count > 0 && (len(repl)-len(old)) >= (MaxEvalMemory+count-1)/count {
+			return nil, errMemoryBudget
+		}
+	}
+	return strings.Replace(s, old, repl, n), nil
 }

@@ -52,10 +52,15 @@ func (e *LineError) Unwrap() error { return e.Err }
 
 // Scanner feeds inputs of JSON lines, one event per line, to an Engine.
 // Its zero value is not usable: Engine must be set. Lines end with "\n" or
-// "\r\n"; blank lines are skipped and counted nowhere; a line that is not
-// a JSON object, or longer than MaxLineBytes, is malformed: it is reported
-// to OnMalformed, counted, and the scan goes on with the next line. Gzip
-// inputs are recognised by their first bytes and decompressed.
+// "\r\n", and the last line of an input may end without either. A UTF-8
+// byte order mark at the start of a line is skipped: editors write one at
+// the start of a file, and concatenating such files puts one at the start
+// of a line; anywhere else it makes the line malformed. Blank lines are
+// skipped and counted nowhere; a line that is not a JSON object, or longer
+// than MaxLineBytes, is malformed: it is reported to OnMalformed, counted,
+// and the scan goes on with the next line. So every line of an input read
+// to its end is an event, malformed or blank. Gzip inputs are recognised
+// by their first bytes and decompressed.
 //
 // A Scanner may scan several inputs in turn, or at once from several
 // goroutines; its counters add up over all of them. It does not call
@@ -67,7 +72,9 @@ type Scanner struct {
 	// event's p_log_type field gives it.
 	LogType string
 	// MaxLineBytes is the longest line read as an event, without its line
-	// ending; zero means DefaultMaxLineBytes.
+	// ending and byte order mark; zero means DefaultMaxLineBytes. Decoding
+	// an event allocates up to about 65 times its size (long arrays of
+	// tiny objects are the worst case), so the limit bounds memory too.
 	MaxLineBytes int
 	// OnMalformed, if set, is called with each malformed line, from the
 	// goroutine that called Scan.
@@ -153,16 +160,18 @@ func isBlank(line []byte) bool {
 }
 
 // lineReader splits its input into lines of at most max bytes, without
-// their "\n" or "\r\n". A longer line is skipped to its end and reported
-// with ErrLineTooLong, after which reading goes on.
+// their "\n" or "\r\n" and without a leading byte order mark. A longer
+// line is skipped to its end and reported with ErrLineTooLong, after which
+// reading goes on.
 type lineReader struct {
 	r    *bufio.Reader
 	max  int
 	buf  []byte // holds a line that spans several reads
 	line int    // number of the line last returned
 	read int    // bytes consumed since the caller last reset it
-	bom  bool   // a leading byte order mark has been looked for
 }
+
+var byteOrderMark = []byte("\xef\xbb\xbf")
 
 func newLineReader(r *bufio.Reader, max int) *lineReader {
 	return &lineReader{r: r, max: max}
@@ -171,12 +180,9 @@ func newLineReader(r *bufio.Reader, max int) *lineReader {
 // next returns the next line, valid until the following call, or io.EOF
 // at the end of the input, or a read error.
 func (lr *lineReader) next() ([]byte, error) {
-	if !lr.bom {
-		lr.bom = true
-		if b, _ := lr.r.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
-			lr.r.Discard(3)
-			lr.read += 3
-		}
+	if b, _ := lr.r.Peek(3); bytes.Equal(b, byteOrderMark) {
+		lr.r.Discard(3)
+		lr.read += 3
 	}
 	lr.buf = lr.buf[:0]
 	tooLong := false

@@ -54,7 +54,9 @@ func TestLineReader(t *testing.T) {
 		{"over the limit at the end", "ok\n" + long + long, 40, "1:ok|2:!long"},
 		{"over the limit, CRLF", long + long + "\r\nok", 40, "1:!long|2:ok"},
 		{"byte order mark", "\xef\xbb\xbfa\nb\n", 100, "1:a|2:b"},
-		{"byte order mark only at the start", "a\n\xef\xbb\xbfb\n", 100, "1:a|2:\xef\xbb\xbfb"},
+		{"byte order mark at the start of a line", "a\n\xef\xbb\xbfb\n\xef\xbb\xbf\n", 100, "1:a|2:b|3:"},
+		{"byte order mark inside a line", "a\xef\xbb\xbf\n \xef\xbb\xbfb", 100, "1:a\xef\xbb\xbf|2: \xef\xbb\xbfb"},
+		{"byte order mark not counted in the limit", "\xef\xbb\xbf" + long + "\n", 40, "1:" + long},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
