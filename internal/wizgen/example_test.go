@@ -10,7 +10,7 @@ import (
 // A benchmark stream: 1% of the entries are sessions revoked successfully,
 // the rest never match a Wiz audit rule.
 func ExampleEvents() {
-	events := wizgen.Events(10_000, 1, 0.01, "RevokeUserSessions")
+	events := wizgen.Events(2_000, 1, 0.01, "RevokeUserSessions")
 	revoked := 0
 	for _, e := range events {
 		var entry struct{ Action, Status string }
@@ -22,5 +22,5 @@ func ExampleEvents() {
 		}
 	}
 	fmt.Println(len(events), "entries,", revoked, "sessions revoked")
-	// Output: 10000 entries, 100 sessions revoked
+	// Output: 2000 entries, 20 sessions revoked
 }
