@@ -423,7 +423,7 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		if rw.isVar(n.Value) {
 			return rw.cost(n)
 		}
-		if _, ok := rw.config.Functions[n.Value]; ok {
+		if _, ok := rw.config.Functions[n.Value]; ok && !overridden[n.Value] {
 			return n
 		}
 		env := &ast.IdentifierNode{Value: "$env"}
@@ -712,6 +712,7 @@ var builtinOptions = []expr.Option{
 	// expr's repeat and replace, checked so that the text they would
 	// build fits the memory budget before it is built: expr counts it
 	// after, by which time a repeat of a long field may be out of memory.
+	// As for the other builtins, a name not called reads a field.
 	expr.Function("repeat", rtRepeat, new(func(string, int) string)),
 	expr.Function("replace", rtReplace, new(func(string, string, string) string), new(func(string, string, string, int) string)),
 	// __cost returns its argument: its type is the argument's.
@@ -723,6 +724,10 @@ var builtinOptions = []expr.Option{
 		}
 	},
 }
+
+// overridden are the builtins that builtinOptions replaces with functions
+// of detect's.
+var overridden = map[string]bool{"repeat": true, "replace": true}
 
 // literalList returns the values of an array literal whose elements are all
 // literals.
