@@ -98,11 +98,11 @@ const MaxEvalMemory = 1_000_000
 // collection it iterates. Inside the predicate of a closure over a
 // collection that comes from the event (anything but a literal list or
 // range), where the work multiplies with the size of the event, each field
-// read, each use of #, #acc or a variable, each operand of +, in,
-// contains, startsWith, endsWith and matches, and each argument of a
-// builtin spends one step more, and one per 64 bytes of text or per
-// element of a list or map that it hands over. Expressions without
-// closures spend nothing: their work grows with the event only linearly.
+// read, each use of #acc or a variable, each operand of +, in, contains,
+// startsWith, endsWith and matches, and each argument of a builtin spends
+// one step more, and one per 64 bytes of text or per element of a list or
+// map that it hands over. Expressions without closures spend nothing:
+// their work grows with the event only linearly.
 const MaxEvalCost = 1_000_000
 
 // stepBytes is the text that costs one step.
@@ -438,10 +438,7 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		return rw.get(loc, env, str(loc, n.Value))
 
 	case *ast.MemberNode:
-		// A read of # spends nothing more than the member read does.
-		if _, ok := n.Node.(*ast.PointerNode); !ok || rw.dynamic == 0 {
-			n.Node = rw.rewrite(n.Node)
-		}
+		n.Node = rw.rewrite(n.Node)
 		n.Property = rw.rewrite(n.Property)
 		if n.Method {
 			return n
@@ -449,7 +446,13 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		return rw.get(loc, n.Node, n.Property)
 
 	case *ast.PointerNode:
-		return rw.cost(n)
+		// The element, #, is charged where an operation handles it, as
+		// an operand of +, contains, a builtin...; the accumulator, #acc,
+		// may grow at every step, so every use spends.
+		if n.Name == "acc" {
+			return rw.cost(n)
+		}
+		return n
 
 	case *ast.ChainNode:
 		n.Node = rw.rewrite(n.Node)
@@ -727,6 +730,7 @@ var builtinOptions = []expr.Option{
 	// expr's repeat and replace, checked so that the text they would
 	// build fits the memory budget before it is built: expr counts it
 	// after, by which time a repeat of a long field may be out of memory.
+	// As for the other builtins, a name not called reads a field.
 	expr.Function("repeat", rtRepeat, new(func(string, int) string)),
 	expr.Function("replace", rtReplace, new(func(string, string, string) string), new(func(string, string, string, int) string)),
 	// __cost returns its argument: its type is the argument's.

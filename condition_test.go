@@ -231,6 +231,20 @@ func TestProgramsAreShared(t *testing.T) {
 	}
 }
 
+// TestFieldsNamedLikeBuiltins checks that a name that is not called reads
+// a field, for the builtins that detect replaces with its own functions
+// as for the others.
+func TestFieldsNamedLikeBuiltins(t *testing.T) {
+	ev := map[string]any{"replace": "a", "repeat": "b", "type": "c"}
+	for _, cond := range []string{`replace == "a"`, `repeat == "b"`, `type == "c"`, `$env.replace == "a"`,
+		`replace(replace, "a", "x") == "x"`, `repeat(repeat, 2) == "bb"`} {
+		r := &Rule{ID: "R.Names", Condition: cond}
+		if ok, err := r.Evaluate(ev); !ok || err != nil {
+			t.Errorf("Evaluate(%s) = %v, %v; want true", cond, ok, err)
+		}
+	}
+}
+
 func TestDefinitions(t *testing.T) {
 	fs := NewFunctions()
 	if err := fs.Define("is_admin", `"admin" in user.roles`); err != nil {

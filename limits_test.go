@@ -53,7 +53,8 @@ func TestMaxEvalCost(t *testing.T) {
 		{"strings compared in a nested loop", "any(s, any(s, # + # == #))", map[string]any{"s": strs}, false, true},
 		{"doubling text in reduce", `len(reduce(a, #acc + #acc, "xy")) > 0`, map[string]any{"a": ints(64)}, false, true},
 		{"a missing field read in a loop", "any(a, missing == 1)", map[string]any{"a": ints(100_000), "b": map[string]any{}}, false, false},
-		{"a range from the event", "any(1..n, # < 0)", map[string]any{"n": 999_999}, false, true},
+		{"a range from the event", "any(1..n, # < 0)", map[string]any{"n": 999_999}, false, false},
+		{"nested ranges from the event", "any(1..n, any(1..n, # < 0))", map[string]any{"n": 1001}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -519,26 +519,28 @@ func formatFloat(f float64) string {
 // marshalValue encodes an expression value as compact JSON. Numbers that
 // JSON cannot hold (NaN, infinities) become strings rather than failing.
 func marshalValue(v any) ([]byte, error) {
-	return renderJSON.Marshal(jsonSafe(v, 0))
+	safe, _ := jsonSafe(v, 0)
+	return renderJSON.Marshal(safe)
 }
 
-// jsonSafe replaces the numbers that JSON cannot hold with strings. It
-// goes no deeper than a decoded event may be: deeper values come from
-// custom functions, and may be cycles.
-func jsonSafe(v any, depth int) any {
+// jsonSafe replaces the numbers that JSON cannot hold with strings, and
+// reports whether it changed anything. It goes no deeper than a decoded
+// event may be: deeper values come from custom functions, and may be
+// cycles.
+func jsonSafe(v any, depth int) (any, bool) {
 	if depth > MaxDepth {
-		return v
+		return v, false
 	}
 	switch x := v.(type) {
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return formatFloat(x)
+			return formatFloat(x), true
 		}
 	case []any:
 		var out []any
 		for i, e := range x {
-			s := jsonSafe(e, depth+1)
-			if out == nil && !sameValue(s, e) {
+			s, changed := jsonSafe(e, depth+1)
+			if changed && out == nil {
 				out = append(make([]any, 0, len(x)), x[:i]...)
 			}
 			if out != nil {
@@ -546,13 +548,13 @@ func jsonSafe(v any, depth int) any {
 			}
 		}
 		if out != nil {
-			return out
+			return out, true
 		}
 	case map[string]any:
 		var out map[string]any
 		for k, e := range x {
-			s := jsonSafe(e, depth+1)
-			if out == nil && !sameValue(s, e) {
+			s, changed := jsonSafe(e, depth+1)
+			if changed && out == nil {
 				out = make(map[string]any, len(x))
 				for k2, e2 := range x {
 					out[k2] = e2
@@ -563,21 +565,10 @@ func jsonSafe(v any, depth int) any {
 			}
 		}
 		if out != nil {
-			return out
+			return out, true
 		}
 	}
-	return v
-}
-
-// sameValue reports whether jsonSafe left e unchanged; only floats and
-// containers can change, and containers change only through their floats.
-func sameValue(s, e any) bool {
-	switch s.(type) {
-	case string:
-		_, wasString := e.(string)
-		return wasString
-	}
-	return true
+	return v, false
 }
 
 // template is a compiled title-like template: text with {expression}

@@ -154,6 +154,27 @@ func TestOutputsOrderAndJSON(t *testing.T) {
 	}
 }
 
+// TestOutputsInfinityNested checks that numbers beyond float64, which
+// decode as infinities, are written as strings however deep they are in
+// an output: a map whose first members hold one only in a nested map was
+// written as it was, and the alert failed to encode.
+func TestOutputsInfinityNested(t *testing.T) {
+	r := &Rule{ID: "R.Inf", Condition: "true", Fields: []Field{{Name: "p", Expr: "p"}}}
+	ev := []byte(`{"p": {"a": {"b": 1e999}, "c": [1, [-1e999, {"d": 1e999}]], "e": 2}}`)
+	want := `{"p":{"a":{"b":"Infinity"},"c":[1,["-Infinity",{"d":"Infinity"}]],"e":2}}`
+	// Map iteration order varies: try the orders it may take.
+	for range 50 {
+		m, err := r.Match(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(m.Outputs)
+		if err != nil || string(b) != want {
+			t.Fatalf("outputs JSON = %s, %v; want %s", b, err, want)
+		}
+	}
+}
+
 func TestParseSeverity(t *testing.T) {
 	for in, want := range map[string]Severity{"info": SeverityInfo, "Low": SeverityLow, "MEDIUM": SeverityMedium,
 		"High": SeverityHigh, "critical": SeverityCritical, "INFORMATIONAL": SeverityInfo} {

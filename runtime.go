@@ -506,17 +506,22 @@ func (b *evalBudget) spend(steps int) error {
 func rtGetCost(args ...any) (any, error) {
 	obj, key := args[0], args[1]
 	steps := 1
+	var v any
 	switch o := obj.(type) {
 	case map[string]any:
 		if k, ok := key.(string); ok {
-			if _, exact := o[k]; !exact {
+			var exact bool
+			if v, exact = o[k]; !exact {
 				steps += len(o)
+				v = lookup(o, k)
 			}
 		}
 	case string:
 		steps += len(o) / stepBytes
+		v = get(obj, key)
+	default:
+		v = get(obj, key)
 	}
-	v := get(obj, key)
 	if s, ok := v.(string); ok {
 		steps += len(s) / stepBytes
 	}
