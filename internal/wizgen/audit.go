@@ -551,7 +551,7 @@ func watchedParams(g *generator, action string) obj {
 		}
 		return obj{"input": in, "selection": selection("ignoreRule", "id", "name")}
 	case "CreateMalwareExclusion", "UpdateMalwareExclusion":
-		in := obj{"name": "build-cache", "paths": someOf(r, []string{"/opt/*", "/var/cache/*", "/var/lib/docker/*", "/home/runner/work/*"}, 2), "fileHashes": list{}}
+		in := obj{"name": "build-cache", "paths": someOf(r, []string{"/opt/*", "/var/cache/*", "/var/lib/docker/*", "/builds/*"}, 2), "fileHashes": list{}}
 		if action == "UpdateMalwareExclusion" {
 			in = obj{"id": uuid(r), "patch": in}
 		}
