@@ -78,6 +78,11 @@ type program struct {
 	// direct evaluates the expression without the VM when it is simple
 	// enough; nil otherwise.
 	direct direct
+	// plain is set when the expression's value on a decoded JSON event
+	// is made of that event's values and of JSON constants only (a field,
+	// or a map of fields such as an actor), so that an alert can carry it
+	// without a check.
+	plain bool
 }
 
 // MaxEvalMemory is expr's memory budget for one evaluation of an
@@ -284,6 +289,7 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 		p.path = fieldPath(tree.Node)
 	}
 	p.direct = compileDirect(tree.Node)
+	p.plain = p.path != nil || p.direct != nil && infallible(tree.Node) && plainConstants(tree.Node)
 	return p, nil
 }
 

@@ -3,6 +3,7 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -376,6 +377,45 @@ func TestDirectMatchesVM(t *testing.T) {
 	}
 }
 
+// TestFoldedReadsMatchVM checks that reading a key from an object the
+// expression builds (the field of a definition that returns a map) gives
+// the VM's answer, errors included, without building the object.
+func TestFoldedReadsMatchVM(t *testing.T) {
+	env := mustDecode(t, semanticsEvent)
+	actor := `(user != nil ? {"type": "user", "id": user.id, "name": user.name} : serviceAccount != nil ? {"type": "sa", "name": serviceAccount.name} : {"type": "unknown", "name": "unknown"})`
+	exprs := []string{
+		actor + `.type`, actor + `.name`, actor + `.NAME`, actor + `.missing`, actor + `.name.first`,
+		`(serviceAccount != nil ? {"type": "sa"} : {"type": "none"}).type`,
+		`{"Type": 1, "type": 2}.TYPE`, `{"Type": 1, "type": 2}.type`, `{"B": 1, "a": 2}.b`,
+		`{"a": 1, "a": 2}.a`, `{"a": user.Roles, "b": 1}.a[1]`, `{"a": 1}.b`,
+		`{"a": int("x"), "b": 1}.b`, `{"a": status + 1, "b": 1}.b`, `(port > 1 ? {"a": 1} : {"a": 2}).a`,
+		`(status ? {"a": 1} : {"a": 2}).a`, `{"a": {"b": {"c": action}}}.a.b.c`,
+		`{"a": status, "a": action}`, `{"a": status, "b": action}`,
+	}
+	for _, x := range exprs {
+		p, e := compileExpr(x, kindValue, nil)
+		if e != nil {
+			t.Fatalf("compile %s: %v", x, e.Msg)
+		}
+		m := new(vm.VM)
+		want, wantErr := m.Run(p.prog, env)
+		got, gotErr := p.run(env)
+		if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %v, %v; VM gives %v, %v", x, got, gotErr, want, wantErr)
+		}
+	}
+	// The actor's fields are read without building the actor.
+	for _, x := range []string{actor + `.type`, actor + `.name`} {
+		p, _ := compileExpr(x, kindValue, nil)
+		if p.direct == nil {
+			t.Fatalf("%s is not evaluated directly", x)
+		}
+		if n := testing.AllocsPerRun(100, func() { _, _ = p.direct(env) }); n != 0 {
+			t.Errorf("%s: %v allocations per run; want 0", x, n)
+		}
+	}
+}
+
 func TestRegexpLiterals(t *testing.T) {
 	tests := []struct {
 		pattern string
@@ -465,5 +505,31 @@ func TestRegexpCacheBounded(t *testing.T) {
 	regexpCache.Range(func(any, any) bool { n++; return true })
 	if n > maxCachedRegexps || regexpsCached.Load() > maxCachedRegexps {
 		t.Errorf("regexp cache holds %d patterns (counter %d); want at most %d", n, regexpsCached.Load(), maxCachedRegexps)
+	}
+}
+
+// TestPlainPrograms checks which expressions are known to give values of
+// decoded JSON on a decoded event, so that alerts carry them unchecked.
+func TestPlainPrograms(t *testing.T) {
+	for src, want := range map[string]bool{
+		`user.name`: true,
+		`$env`:      true,
+		`{"id": user.id, "type": "user", "n": 1, "f": 0.5, "b": true, "z": nil}`:  true,
+		`user != nil ? {"type": "user", "name": user.name} : {"type": "unknown"}`: true,
+		`{"a": {"b": 1}}`:       true,
+		`{"d": duration("1h")}`: false,
+		`now()`:                 false,
+		`{"t": now()}`:          false,
+		`lower(user.name)`:      false,
+		`{"n": len(items)}`:     false,
+		`groupBy(items, .Key)`:  false,
+	} {
+		p, e := compileExpr(src, kindValue, nil)
+		if e != nil {
+			t.Fatalf("compile %s: %v", src, e.Msg)
+		}
+		if p.plain != want {
+			t.Errorf("%s: plain = %v; want %v", src, p.plain, want)
+		}
 	}
 }

@@ -2,9 +2,12 @@ package detect
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -19,6 +22,49 @@ type fastDecoder struct {
 	pos   int
 	err   *SyntaxError
 	depth int
+	// stack holds the elements of the arrays being decoded, nested ones
+	// on top of their parents; a finished array is copied out of it into
+	// slab, from which the lists of one event are cut, so that an event
+	// costs one allocation for its lists rather than one or more each.
+	stack *[]any // from stackPool, taken at the first array
+	slab  []any
+}
+
+// slabSize is the number of elements allocated at once for the lists of
+// an event.
+const slabSize = 16
+
+var stackPool = sync.Pool{New: func() any { s := make([]any, 0, 64); return &s }}
+
+// release returns the decoder's stack to the pool.
+func (d *fastDecoder) release() {
+	if d.stack != nil && cap(*d.stack) <= 1<<12 {
+		clear((*d.stack)[:cap(*d.stack)])
+		*d.stack = (*d.stack)[:0]
+		stackPool.Put(d.stack)
+	}
+	d.stack = nil
+}
+
+// list returns a new list of the elements at the top of the stack from
+// base on, and pops them.
+func (d *fastDecoder) list(base int) []any {
+	stack := *d.stack
+	n := len(stack) - base
+	var l []any
+	switch {
+	case n > slabSize/2:
+		l = make([]any, n)
+	default:
+		if len(d.slab) < n {
+			d.slab = make([]any, slabSize)
+		}
+		l = d.slab[:n:n]
+		d.slab = d.slab[n:]
+	}
+	copy(l, stack[base:])
+	*d.stack = stack[:base]
+	return l
 }
 
 func (d *fastDecoder) fail(msg string) {
@@ -41,13 +87,20 @@ func (d *fastDecoder) ws() {
 // object decodes the object at d.pos; when fields is not nil, only the
 // members it may read are decoded and the others skipped.
 func (d *fastDecoder) object(fields *fieldSet) map[string]any {
+	return d.objectInto(fields, nil)
+}
+
+// objectInto is object decoding into m, or into a new map when m is nil.
+func (d *fastDecoder) objectInto(fields *fieldSet, m map[string]any) map[string]any {
 	d.pos++ // '{'
 	d.depth++
 	if d.depth > MaxDepth {
 		d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
 		return nil
 	}
-	m := make(map[string]any, 8)
+	if m == nil {
+		m = make(map[string]any, 8)
+	}
 	d.ws()
 	if d.pos < len(d.data) && d.data[d.pos] == '}' {
 		d.pos++
@@ -148,16 +201,20 @@ func (d *fastDecoder) array() []any {
 		d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
 		return nil
 	}
-	list := make([]any, 0, 4)
 	d.ws()
 	if d.pos < len(d.data) && d.data[d.pos] == ']' {
 		d.pos++
 		d.depth--
-		return list
+		return []any{}
 	}
+	if d.stack == nil {
+		d.stack = stackPool.Get().(*[]any)
+	}
+	base := len(*d.stack)
 	for d.err == nil {
 		d.ws()
-		list = append(list, d.value())
+		v := d.value()
+		*d.stack = append(*d.stack, v)
 		d.ws()
 		if d.pos >= len(d.data) {
 			d.fail("unexpected end of input in an array")
@@ -169,7 +226,7 @@ func (d *fastDecoder) array() []any {
 		case ']':
 			d.pos++
 			d.depth--
-			return list
+			return d.list(base)
 		default:
 			d.fail(`expected "," or "]" in an array`)
 			return nil
@@ -256,13 +313,8 @@ func boolInt(b bool) int {
 // plainStringEnd returns the position of the closing quote of the string
 // at d.pos when it holds only printable ASCII without escapes, else -1.
 func (d *fastDecoder) plainStringEnd() int {
-	for i := d.pos + 1; i < len(d.data); i++ {
-		switch c := d.data[i]; {
-		case c == '"':
-			return i
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			return -1
-		}
+	if i := stringSpecial(d.data, d.pos+1, true); i < len(d.data) && d.data[i] == '"' {
+		return i
 	}
 	return -1
 }
@@ -270,20 +322,54 @@ func (d *fastDecoder) plainStringEnd() int {
 // strValue reads a JSON string value, interned when it is short.
 func (d *fastDecoder) strValue() any {
 	start := d.pos + 1
-	for i := start; i < len(d.data); i++ {
-		switch c := d.data[i]; {
-		case c == '"':
-			s := d.data[start:i]
-			if utf8.Valid(s) {
-				d.pos = i + 1
-				return internValue(s)
-			}
-			return d.str(false)
-		case c == '\\' || c < 0x20:
-			return d.str(false)
+	i := stringSpecial(d.data, start, true)
+	ascii := true
+	if i < len(d.data) && d.data[i] >= 0x80 {
+		ascii = false
+		i = stringSpecial(d.data, i, false)
+	}
+	if i < len(d.data) && d.data[i] == '"' {
+		s := d.data[start:i]
+		if ascii || utf8.Valid(s) {
+			d.pos = i + 1
+			return internValue(s)
 		}
 	}
 	return d.str(false)
+}
+
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// stringSpecial returns the position of the first byte of data from
+// start on that a JSON string cannot hold as it is: a quote, a backslash
+// or a control character, and with high any byte beyond ASCII; len(data)
+// when there is none. It tests eight bytes at a time: in each word, the
+// lowest byte flagged is the first such byte (the borrows of the
+// subtractions only run upwards from a flagged byte).
+func stringSpecial(data []byte, start int, high bool) int {
+	i := start
+	var extra uint64
+	if high {
+		extra = highBits
+	}
+	for ; i+8 <= len(data); i += 8 {
+		x := binary.LittleEndian.Uint64(data[i:])
+		q := x ^ (lowBits * '"')
+		b := x ^ (lowBits * '\\')
+		m := (x-lowBits*0x20)&^x | (q-lowBits)&^q | (b-lowBits)&^b
+		if m = m&highBits | x&extra; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(data); i++ {
+		if c := data[i]; c == '"' || c == '\\' || c < 0x20 || high && c >= 0x80 {
+			return i
+		}
+	}
+	return len(data)
 }
 
 // str reads a JSON string at d.pos (the opening quote); keys are interned.
@@ -431,6 +517,10 @@ func (d *fastDecoder) skip() {
 
 func (d *fastDecoder) skipString() {
 	for i := d.pos + 1; i < len(d.data); i++ {
+		i = stringSpecial(d.data, i, false)
+		if i >= len(d.data) {
+			break
+		}
 		switch c := d.data[i]; {
 		case c == '"':
 			d.pos = i + 1
@@ -549,7 +639,14 @@ func (d *fastDecoder) skipArray() {
 // decodeFast decodes a JSON object, only the members fields may read when
 // fields is not nil.
 func decodeFast(data []byte, fields *fieldSet) (map[string]any, *SyntaxError) {
+	return decodeFastInto(data, fields, nil)
+}
+
+// decodeFastInto is decodeFast into m, an empty map, or a new map when m
+// is nil.
+func decodeFastInto(data []byte, fields *fieldSet, m map[string]any) (map[string]any, *SyntaxError) {
 	d := fastDecoder{data: data}
+	defer d.release()
 	d.ws()
 	if d.pos >= len(data) {
 		return nil, &SyntaxError{Offset: 0, Msg: "empty input"}
@@ -564,7 +661,7 @@ func decodeFast(data []byte, fields *fieldSet) (map[string]any, *SyntaxError) {
 		}
 		return nil, notObject(data[d.pos])
 	}
-	m := d.object(fields)
+	m = d.objectInto(fields, m)
 	if d.err != nil {
 		return nil, d.err
 	}

@@ -2,7 +2,9 @@ package detect
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -66,7 +68,7 @@ func TestDecodeFastMatchesDecoders(t *testing.T) {
 
 func TestDecodeFastSelected(t *testing.T) {
 	s := `{"Action": "x", "action": "y", "other": {"deep": [1, {"z": "\""}]}, "n": 5, "ACTION": 3}`
-	got, err := decodeFast([]byte(s), &fieldSet{names: []string{"action", "n"}})
+	got, err := decodeFast([]byte(s), newFieldSet("action", "n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +76,39 @@ func TestDecodeFastSelected(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("decodeFast(selected) = %#v; want %#v", got, want)
 	}
-	if _, err := decodeFast([]byte(`{"a": 1, "skip": [1, }`), &fieldSet{names: []string{"a"}}); err == nil {
+	if _, err := decodeFast([]byte(`{"a": 1, "skip": [1, }`), newFieldSet("a")); err == nil {
 		t.Errorf("decodeFast with a bad skipped value succeeded")
+	}
+}
+
+// TestFieldSetHas checks the quick rejection of keys by length against
+// strings.EqualFold, the definition of a case-insensitive read.
+func TestFieldSetHas(t *testing.T) {
+	sets := [][]string{
+		{"action", "n", "sourceIP"},
+		{"status", "\u212aey"}, // the Kelvin sign folds to k: "Key" reads it
+		{"\u017fource"},        // the long s folds to s
+		{strings.Repeat("x", 70), "a"},
+	}
+	keys := []string{"action", "ACTION", "Action", "actions", "n", "N", "sourceip", "SOURCEIP", "sourceI", "status",
+		"Key", "key", "KEY", "source", "SOURCE", strings.Repeat("X", 70), strings.Repeat("x", 69), "A", "b", ""}
+	for _, names := range sets {
+		for i := range names {
+			names[i], _ = strconv.Unquote(`"` + names[i] + `"`)
+		}
+		set := newFieldSet(names...)
+		for _, k := range keys {
+			want := false
+			for _, n := range names {
+				want = want || strings.EqualFold(n, k)
+			}
+			if got := set.hasBytes([]byte(k)); got != want {
+				t.Errorf("%q.hasBytes(%q) = %v; want %v", names, k, got, want)
+			}
+			if got := set.has(k); got != want {
+				t.Errorf("%q.has(%q) = %v; want %v", names, k, got, want)
+			}
+		}
 	}
 }
 
@@ -85,7 +118,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Skipping a value checks its syntax exactly as decoding it does.
-		_, selErr := decodeFast(data, &fieldSet{names: []string{"a"}})
+		_, selErr := decodeFast(data, newFieldSet("a"))
 		got, err := decodeFast(data, nil)
 		if (selErr == nil) != (err == nil) {
 			t.Fatalf("decodeFast(%q): selected error = %v; full error = %v", data, selErr, err)
@@ -111,4 +144,37 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decodeFast(%q) = %#v; encoding/json gives %#v", data, got, std)
 		}
 	})
+}
+
+// TestStringSpecial compares the word-at-a-time search with a byte loop
+// over random text rich in the bytes it looks for and their neighbours.
+func TestStringSpecial(t *testing.T) {
+	alphabet := []byte{'"', '\\', 0x1f, 0x20, 0x00, 0x7f, 0x80, 0xff, 'a', '!', '#', '[', ']', 0x21, 0x5b, 0x5d, 0xe2, 0x01}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n < 20000; n++ {
+		data := make([]byte, rng.IntN(40))
+		for i := range data {
+			if rng.IntN(4) == 0 {
+				data[i] = alphabet[rng.IntN(len(alphabet))]
+			} else {
+				data[i] = 'a' + byte(rng.IntN(26))
+			}
+		}
+		start := 0
+		if len(data) > 0 {
+			start = rng.IntN(len(data) + 1)
+		}
+		for _, high := range []bool{false, true} {
+			want := len(data)
+			for i := start; i < len(data); i++ {
+				if c := data[i]; c == '"' || c == '\\' || c < 0x20 || high && c >= 0x80 {
+					want = i
+					break
+				}
+			}
+			if got := stringSpecial(data, start, high); got != want {
+				t.Fatalf("stringSpecial(%q, %d, %v) = %d; want %d", data, start, high, got, want)
+			}
+		}
+	}
 }

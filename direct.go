@@ -109,24 +109,7 @@ func compileDirect(n ast.Node) direct {
 			}
 		}
 	case *ast.ConditionalNode:
-		c, a, b := compileDirect(n.Cond), compileDirect(n.Exp1), compileDirect(n.Exp2)
-		if c == nil || a == nil || b == nil {
-			return nil
-		}
-		return func(env map[string]any) (any, error) {
-			v, err := c(env)
-			if err != nil {
-				return nil, err
-			}
-			cond, ok := v.(bool)
-			if !ok {
-				return nil, errNotDirect
-			}
-			if cond {
-				return a(env)
-			}
-			return b(env)
-		}
+		return conditional(compileDirect(n.Cond), compileDirect(n.Exp1), compileDirect(n.Exp2))
 	case *ast.MapNode:
 		keys := make([]string, len(n.Pairs))
 		vals := make([]direct, len(n.Pairs))
@@ -137,6 +120,10 @@ func compileDirect(n ast.Node) direct {
 			}
 			k, ok := pair.Key.(*ast.StringNode)
 			if !ok {
+				return nil
+			}
+			// The VM keeps the first of duplicate keys: leave those to it.
+			if contains(keys[:i], k.Value) {
 				return nil
 			}
 			keys[i] = k.Value
@@ -181,6 +168,11 @@ func compileDirect(n ast.Node) direct {
 				return fn(x)
 			}
 		case 2:
+			if id.Value == fnGet {
+				if d := compileGetFolded(n.Arguments[0], n.Arguments[1]); d != nil {
+					return d
+				}
+			}
 			a0, a1 := args[0], args[1]
 			if id.Value == fnGet {
 				return func(env map[string]any) (any, error) {
@@ -211,6 +203,141 @@ func compileDirect(n ast.Node) direct {
 		}
 	}
 	return nil
+}
+
+// conditional returns c ? a : b, or nil if any of them is nil.
+func conditional(c, a, b direct) direct {
+	if c == nil || a == nil || b == nil {
+		return nil
+	}
+	return func(env map[string]any) (any, error) {
+		v, err := c(env)
+		if err != nil {
+			return nil, err
+		}
+		cond, ok := v.(bool)
+		if !ok {
+			return nil, errNotDirect
+		}
+		if cond {
+			return a(env)
+		}
+		return b(env)
+	}
+}
+
+// compileGetFolded compiles the read of a constant key from an object
+// that the expression builds itself, without building it: the key of a
+// map literal is its value (the other values are dropped only when they
+// cannot fail, so that an error is raised all the same), a read from
+// either branch of a ternary is a ternary of reads, and a read from a
+// constant is a constant. A definition that returns a map, such as an
+// actor with a type and a name, is then read field by field in a title at
+// the cost of the field alone. It returns nil when no such rule applies.
+func compileGetFolded(obj, key ast.Node) direct {
+	k, ok := key.(*ast.StringNode)
+	if !ok {
+		return nil
+	}
+	switch obj := obj.(type) {
+	case *ast.ConstantNode:
+		switch obj.Value.(type) {
+		case map[string]any, []any, nil:
+			v := get(obj.Value, k.Value)
+			return func(map[string]any) (any, error) { return v, nil }
+		}
+	case *ast.ConditionalNode:
+		return conditional(compileDirect(obj.Cond), compileGet(obj.Exp1, k), compileGet(obj.Exp2, k))
+	case *ast.MapNode:
+		// Which pair a key reads is decided as get decides it, on a map
+		// of the literal's keys; duplicate keys are left to the VM.
+		index := make(map[string]any, len(obj.Pairs))
+		for i, p := range obj.Pairs {
+			pair, ok := p.(*ast.PairNode)
+			if !ok {
+				return nil
+			}
+			pk, ok := pair.Key.(*ast.StringNode)
+			if !ok || index[pk.Value] != nil || !infallible(pair.Value) {
+				return nil
+			}
+			index[pk.Value] = i
+		}
+		i, found := get(index, k.Value).(int)
+		if !found {
+			return func(map[string]any) (any, error) { return nil, nil }
+		}
+		return compileDirect(obj.Pairs[i].(*ast.PairNode).Value)
+	}
+	return nil
+}
+
+// compileGet compiles the read of key from obj.
+func compileGet(obj ast.Node, key *ast.StringNode) direct {
+	if d := compileGetFolded(obj, key); d != nil {
+		return d
+	}
+	callee := &ast.IdentifierNode{Value: fnGet}
+	return compileDirect(&ast.CallNode{Callee: callee, Arguments: []ast.Node{obj, key}})
+}
+
+// infallible reports whether evaluating n can neither fail nor have an
+// effect, so that leaving it unevaluated changes nothing: constants, the
+// event, field reads, equality and objects built of those.
+func infallible(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NilNode, *ast.ConstantNode:
+		return true
+	case *ast.IdentifierNode:
+		return n.Value == "$env"
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		return ok && id.Value == fnGet && len(n.Arguments) == 2 &&
+			infallible(n.Arguments[0]) && infallible(n.Arguments[1])
+	case *ast.BinaryNode:
+		return (n.Operator == "==" || n.Operator == "!=") && infallible(n.Left) && infallible(n.Right)
+	case *ast.ConditionalNode:
+		// The condition must be a boolean: a comparison or a constant.
+		switch c := n.Cond.(type) {
+		case *ast.BoolNode:
+		case *ast.BinaryNode:
+			if c.Operator != "==" && c.Operator != "!=" {
+				return false
+			}
+		default:
+			return false
+		}
+		return infallible(n.Cond) && infallible(n.Exp1) && infallible(n.Exp2)
+	case *ast.MapNode:
+		for _, p := range n.Pairs {
+			pair, ok := p.(*ast.PairNode)
+			if !ok || !infallible(pair.Key) || !infallible(pair.Value) {
+				return false
+			}
+		}
+		return true
+	case *ast.ArrayNode:
+		for _, e := range n.Nodes {
+			if !infallible(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// plainConstants reports whether every constant in n is a value of
+// decoded JSON.
+func plainConstants(n ast.Node) bool {
+	plain := true
+	ast.Find(n, func(n ast.Node) bool {
+		if c, ok := n.(*ast.ConstantNode); ok && !plainValue(c.Value, 0) {
+			plain = false
+		}
+		return false
+	})
+	return plain
 }
 
 // errNotDirect makes a direct program hand over to the VM.

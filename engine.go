@@ -161,9 +161,9 @@ func NewEngine(rules []*Rule, opts ...EngineOption) (*Engine, error) {
 	if err := e.addRules(rules); err != nil {
 		return nil, err
 	}
-	e.headFields = &fieldSet{names: []string{LogTypeField}}
+	e.headFields = newFieldSet(LogTypeField)
 	for _, path := range e.timeFields {
-		e.headFields = union(e.headFields, &fieldSet{names: path[:1]})
+		e.headFields = union(e.headFields, newFieldSet(path[0]))
 	}
 	e.reads = make(map[string]*fieldSet, len(e.byType))
 	for lt, rs := range e.byType {

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr/ast"
 )
@@ -10,6 +11,31 @@ import (
 // nil *fieldSet stands for "any field".
 type fieldSet struct {
 	names []string
+	// lengths has bit n set when a name of n bytes (n < 63) is in the
+	// set, bit 63 for longer names; keys of other lengths are rejected
+	// without comparing them. Only when every name is ASCII: a name with
+	// other letters may equal, ignoring case, a key of another length.
+	lengths  uint64
+	nonASCII bool
+}
+
+// newFieldSet returns the set of names.
+func newFieldSet(names ...string) *fieldSet {
+	s := &fieldSet{}
+	for _, n := range names {
+		s.add(n)
+	}
+	return s
+}
+
+// add adds name to the set.
+func (s *fieldSet) add(name string) {
+	if contains(s.names, name) {
+		return
+	}
+	s.names = append(s.names, name)
+	s.lengths |= 1 << min(len(name), 63)
+	s.nonASCII = s.nonASCII || !isASCII(name)
 }
 
 // has reports whether key may be read: names are compared ignoring case,
@@ -25,6 +51,17 @@ func (s *fieldSet) has(key string) bool {
 
 // hasBytes is has for a key held as bytes, which must be ASCII.
 func (s *fieldSet) hasBytes(key []byte) bool {
+	if !s.nonASCII {
+		if s.lengths&(1<<min(len(key), 63)) == 0 {
+			return false
+		}
+		for _, n := range s.names {
+			if len(n) == len(key) && asciiEqualFold(n, key) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, n := range s.names {
 		if len(n) == len(key) && asciiEqualFold(n, key) {
 			return true
@@ -63,9 +100,7 @@ func union(sets ...*fieldSet) *fieldSet {
 			return nil
 		}
 		for _, n := range s.names {
-			if !contains(out.names, n) {
-				out.names = append(out.names, n)
-			}
+			out.add(n)
 		}
 	}
 	return out
@@ -95,9 +130,7 @@ func topLevelReads(root ast.Node) *fieldSet {
 			if id, ok := c.Callee.(*ast.IdentifierNode); ok && (id.Value == fnGet && len(c.Arguments) == 2 || id.Value == fnGetCost && len(c.Arguments) == 3) {
 				if env, ok := c.Arguments[0].(*ast.IdentifierNode); ok && env.Value == "$env" {
 					if s, ok := c.Arguments[1].(*ast.StringNode); ok {
-						if !contains(set.names, s.Value) {
-							set.names = append(set.names, s.Value)
-						}
+						set.add(s.Value)
 						return
 					}
 					dynamic = true
@@ -165,4 +198,35 @@ func decodeSelected(data []byte, fields *fieldSet) (map[string]any, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// envPool holds the maps that events are decoded into for one evaluation.
+var envPool = sync.Pool{New: func() any { return make(map[string]any, 8) }}
+
+// maxPooledEnv is the most fields a map may hold to go back to the pool.
+const maxPooledEnv = 64
+
+// decodeTransient is decodeSelected into a map from a pool, for an
+// evaluation whose results cannot hold the map itself: fields is not nil,
+// so no expression reads the event as a whole. releaseEnv returns the map
+// when the evaluation is over; the values in it are never reused.
+func decodeTransient(data []byte, fields *fieldSet) (map[string]any, error) {
+	if fields == nil {
+		return decodeSelected(data, fields)
+	}
+	m := envPool.Get().(map[string]any)
+	m, err := decodeFastInto(data, fields, m)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// releaseEnv returns a map from decodeTransient to the pool, emptied.
+func releaseEnv(m map[string]any, fields *fieldSet) {
+	if fields == nil || m == nil || len(m) > maxPooledEnv {
+		return
+	}
+	clear(m)
+	envPool.Put(m)
 }

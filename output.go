@@ -146,7 +146,8 @@ func (r *Rule) Outputs(event any) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := r.outputs(c, env)
+	_, decoded := rawJSON(event)
+	out, err := r.outputs(c, env, decoded)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +199,10 @@ func (r *Rule) prepare(event any) (*compiledRule, map[string]any, error) {
 	return c, env, nil
 }
 
-func (r *Rule) alertFields(c *compiledRule, env map[string]any) (*Match, error) {
+// alertFields computes what a match contributes to an alert. decoded
+// tells that env was decoded from JSON by detect, so that the values read
+// from it need no check that an alert can carry them.
+func (r *Rule) alertFields(c *compiledRule, env map[string]any, decoded bool) (*Match, error) {
 	m := &Match{Rule: r, Description: r.Description, Reference: r.Reference, Runbook: r.Runbook}
 	var err error
 	if m.Title, err = r.title(c, env); err != nil {
@@ -210,7 +214,7 @@ func (r *Rule) alertFields(c *compiledRule, env map[string]any) (*Match, error) 
 	if m.Severity, err = r.severity(c, env); err != nil {
 		return nil, err
 	}
-	if m.Outputs, err = r.outputs(c, env); err != nil {
+	if m.Outputs, err = r.outputs(c, env, decoded); err != nil {
 		return nil, err
 	}
 	for _, t := range []struct {
@@ -236,7 +240,11 @@ func (r *Rule) alertFields(c *compiledRule, env map[string]any) (*Match, error) 
 	return m, nil
 }
 
-func (r *Rule) outputs(c *compiledRule, env map[string]any) (_ Outputs, err error) {
+// outputs computes the rule's outputs. When env was decoded from JSON by
+// detect, an output made only of the event's values (a field, an object
+// of fields) holds decoded JSON, which an alert can always carry: it is
+// not checked again.
+func (r *Rule) outputs(c *compiledRule, env map[string]any, decoded bool) (_ Outputs, err error) {
 	out := make(Outputs, 0, len(c.fields))
 	i := 0
 	defer func() {
@@ -248,7 +256,7 @@ func (r *Rule) outputs(c *compiledRule, env map[string]any) (_ Outputs, err erro
 	for ; i < len(c.fields); i++ {
 		f := c.fields[i]
 		v, err := f.prog.run(env)
-		if err == nil {
+		if err == nil && !(decoded && f.prog.plain) {
 			err = checkValue(v)
 		}
 		if err != nil {
@@ -299,7 +307,11 @@ func (r *Rule) dedup(c *compiledRule, env map[string]any, title string) (_ strin
 				err = r.evalError(groupByPart(i, len(c.groupBy)), c.groupBy[i].source, fmt.Errorf("panic: %v", p))
 			}
 		}()
-		parts := make([]string, len(c.groupBy))
+		var one [1]string
+		parts := one[:]
+		if len(c.groupBy) > 1 {
+			parts = make([]string, len(c.groupBy))
+		}
 		empty := true
 		for ; i < len(c.groupBy); i++ {
 			p := c.groupBy[i]
@@ -576,6 +588,7 @@ func jsonSafe(v any, depth int) (any, bool) {
 type template struct {
 	source string
 	parts  []templatePart
+	size   int // a guess of the rendered length, to allocate it once
 }
 
 type templatePart struct {
@@ -588,19 +601,21 @@ func (t *template) render(env map[string]any) (string, error) {
 		return t.parts[0].text, nil
 	}
 	var b strings.Builder
+	b.Grow(t.size)
 	for _, p := range t.parts {
 		if p.prog == nil {
 			b.WriteString(p.text)
 			continue
 		}
 		v, err := p.prog.run(env)
+		var s string
 		if err == nil {
-			v, err = renderValue(v)
+			s, err = renderValue(v)
 		}
 		if err != nil {
 			return "", err
 		}
-		b.WriteString(v.(string))
+		b.WriteString(s)
 	}
 	return b.String(), nil
 }
@@ -656,6 +671,12 @@ func (r *Rule) compileTemplate(part, source string, funcs *Functions) (*template
 	flush()
 	if len(t.parts) == 0 {
 		t.parts = []templatePart{{text: ""}}
+	}
+	for _, p := range t.parts {
+		t.size += len(p.text)
+		if p.prog != nil {
+			t.size += 24
+		}
 	}
 	return t, nil
 }

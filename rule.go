@@ -330,11 +330,13 @@ func (r *Rule) EvaluateJSON(data []byte) (bool, error) {
 		}
 		return false, nil
 	}
-	env, err := decodeSelected(data, c.condition.reads)
+	env, err := decodeTransient(data, c.condition.reads)
 	if err != nil {
 		return false, err
 	}
-	return r.match(c, env)
+	ok, err := r.match(c, env)
+	releaseEnv(env, c.condition.reads)
+	return ok, err
 }
 
 func (r *Rule) match(c *compiledRule, env map[string]any) (ok bool, err error) {
@@ -367,7 +369,8 @@ func (r *Rule) Match(event any) (*Match, error) {
 		return nil, err
 	}
 	var env map[string]any
-	if raw, ok := rawJSON(event); ok {
+	raw, decoded := rawJSON(event)
+	if decoded {
 		if !c.condition.filter.mayMatch(raw) {
 			if !looksLikeObject(raw) {
 				_, err := decodeObject(raw)
@@ -377,8 +380,10 @@ func (r *Rule) Match(event any) (*Match, error) {
 		}
 		if ev, isEvent := event.(*Event); isEvent {
 			env = ev.fields
-		} else if env, err = decodeSelected(raw, c.reads); err != nil {
+		} else if env, err = decodeTransient(raw, c.reads); err != nil {
 			return nil, err
+		} else {
+			defer releaseEnv(env, c.reads)
 		}
 	} else if env, err = eventMap(event); err != nil {
 		return nil, err
@@ -387,5 +392,5 @@ func (r *Rule) Match(event any) (*Match, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	return r.alertFields(c, env)
+	return r.alertFields(c, env, decoded)
 }
