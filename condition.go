@@ -69,6 +69,9 @@ type program struct {
 	// filter rejects raw events that cannot satisfy a condition; nil when
 	// it cannot tell.
 	filter *prefilter
+	// equal is what a condition requires first, for the engine's index;
+	// nil when it requires no such equality.
+	equal *equality
 	// reads lists the top-level fields the expression reads; only those
 	// need decoding. It is nil when the expression may read any field.
 	reads *fieldSet
@@ -273,9 +276,13 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 			return nil, errorAt(root.Arguments[0], source, "condition must be boolean, not %s", t)
 		}
 	}
-	var filter *prefilter
+	var (
+		filter *prefilter
+		equal  *equality
+	)
 	if kind == kindBool {
 		filter = newPrefilter(tree.Node)
+		equal = leadingEquality(tree.Node)
 	}
 	if err := optimizer.Optimize(&tree.Node, config); err != nil {
 		return nil, newExprError(err, source)
@@ -284,7 +291,7 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if err != nil {
 		return nil, newExprError(err, source)
 	}
-	p := &program{source: source, kind: kind, prog: prog, filter: filter, reads: topLevelReads(tree.Node)}
+	p := &program{source: source, kind: kind, prog: prog, filter: filter, equal: equal, reads: topLevelReads(tree.Node)}
 	if kind == kindValue {
 		p.path = fieldPath(tree.Node)
 	}

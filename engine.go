@@ -31,9 +31,9 @@ const LogTypeField = "p_log_type"
 // An Engine is safe for concurrent use by multiple goroutines. Its sink is
 // never called concurrently.
 type Engine struct {
-	all     []*Rule            // enabled rules, in the order given
-	byType  map[string][]*Rule // log type to its rules, untyped ones included
-	untyped []*Rule            // enabled rules without LogTypes
+	all     *ruleSet            // enabled rules, in the order given
+	byType  map[string]*ruleSet // log type to its rules, untyped ones included
+	untyped *ruleSet            // enabled rules without LogTypes
 
 	dedup      Deduper
 	sink       AlertSink
@@ -46,11 +46,6 @@ type Engine struct {
 	// headFields are the top-level fields Process reads before routing:
 	// the log type and the time fields.
 	headFields *fieldSet
-	// reads holds, by log type, the top-level fields that its rules read
-	// (nil: any field); readsAll for events without a log type.
-	reads        map[string]*fieldSet
-	readsAll     *fieldSet
-	readsUntyped *fieldSet
 
 	events, matches, suppressed, ruleErrors, alerts atomic.Uint64
 }
@@ -105,7 +100,15 @@ func WithClock(now func() time.Time) EngineOption {
 // NewEngine returns an Engine running rules, configured by opts. It
 // compiles every enabled rule and returns the first compile error, and
 // reports invalid options, rules without an ID and duplicate rule IDs.
-// Disabled rules are skipped.
+// Disabled rules are skipped. The engine keeps the rules as they are
+// compiled now: a rule compiled again later (with Compile) changes other
+// uses of the rule, not the engine; build a new Engine to change its rules.
+//
+// For each log type, the engine indexes the rules whose condition starts
+// with an equality (action == "DeleteUser", eventName in [...]) by the
+// values it requires, and evaluates on an event only the rules that its
+// values select and the others; the results are those of every rule
+// evaluated one by one.
 func NewEngine(rules []*Rule, opts ...EngineOption) (*Engine, error) {
 	var c engineConfig
 	for i, opt := range opts {
@@ -114,7 +117,7 @@ func NewEngine(rules []*Rule, opts ...EngineOption) (*Engine, error) {
 		}
 		opt(&c)
 	}
-	e := &Engine{sink: c.sink, clock: time.Now, byType: map[string][]*Rule{}}
+	e := &Engine{sink: c.sink, clock: time.Now}
 	if c.sink == nil {
 		return nil, errors.New("detect: NewEngine: no alert sink (use WithSink)")
 	}
@@ -158,46 +161,20 @@ func NewEngine(rules []*Rule, opts ...EngineOption) (*Engine, error) {
 		}
 		e.timeFields = append(e.timeFields, path)
 	}
-	if err := e.addRules(rules); err != nil {
-		return nil, err
-	}
 	e.headFields = newFieldSet(LogTypeField)
 	for _, path := range e.timeFields {
 		e.headFields = union(e.headFields, newFieldSet(path[0]))
 	}
-	e.reads = make(map[string]*fieldSet, len(e.byType))
-	for lt, rs := range e.byType {
-		e.reads[lt] = e.fieldsRead(rs)
+	if err := e.addRules(rules); err != nil {
+		return nil, err
 	}
-	e.readsAll = e.fieldsRead(e.all)
-	e.readsUntyped = e.fieldsRead(e.untyped)
 	e.observed.Store(math.MinInt64)
 	return e, nil
 }
 
-// fieldsRead is what decoding needs for rules rs: the fields they read,
-// and the head fields.
-func (e *Engine) fieldsRead(rs []*Rule) *fieldSet {
-	sets := []*fieldSet{e.headFields}
-	for _, r := range rs {
-		c, _ := r.compiled()
-		sets = append(sets, c.reads)
-	}
-	return union(sets...)
-}
-
-// readsFor returns the fields the rules for log type lt read.
-func (e *Engine) readsFor(lt string) *fieldSet {
-	if lt == "" {
-		return e.readsAll
-	}
-	if f, ok := e.reads[lt]; ok {
-		return f
-	}
-	return e.readsUntyped
-}
-
 func (e *Engine) addRules(rules []*Rule) error {
+	var all, untyped []*Rule
+	byType := map[string][]*Rule{}
 	ids := make(map[string]bool, len(rules))
 	for i, r := range rules {
 		if r == nil {
@@ -216,30 +193,33 @@ func (e *Engine) addRules(rules []*Rule) error {
 		if _, err := r.compiled(); err != nil {
 			return err
 		}
-		e.all = append(e.all, r)
+		all = append(all, r)
 		if len(r.LogTypes) == 0 {
-			e.untyped = append(e.untyped, r)
+			untyped = append(untyped, r)
 		}
 	}
-	for _, r := range e.all {
+	for _, r := range all {
 		seen := map[string]bool{}
 		for _, lt := range r.LogTypes {
 			if !seen[lt] {
 				seen[lt] = true
-				e.byType[lt] = append(e.byType[lt], r)
+				byType[lt] = append(byType[lt], r)
 			}
 		}
 	}
 	// Rules without log types apply to events of every type.
-	for lt := range e.byType {
-		e.byType[lt] = append(e.byType[lt], e.untyped...)
+	e.byType = make(map[string]*ruleSet, len(byType))
+	for lt, rs := range byType {
+		e.byType[lt] = newRuleSet(append(rs, untyped...), e.headFields)
 	}
+	e.all = newRuleSet(all, e.headFields)
+	e.untyped = newRuleSet(untyped, e.headFields)
 	return nil
 }
 
 // rulesFor returns the rules for events of log type lt: those listing it
 // and those listing none; every enabled rule when lt is empty.
-func (e *Engine) rulesFor(lt string) []*Rule {
+func (e *Engine) rulesFor(lt string) *ruleSet {
 	if lt == "" {
 		return e.all
 	}
@@ -256,13 +236,15 @@ func (e *Engine) Process(data []byte) error {
 	// Only the log type and the time are decoded before routing; the rest
 	// is checked for syntax, and decoded once, for the fields the event's
 	// rules read, when a rule's prefilter lets the event through.
-	head, err := decodeSelected(data, e.headFields)
+	head, err := decodeTransient(data, e.headFields)
 	if err != nil {
 		return err
 	}
 	ev := &Event{fields: head, raw: data}
 	logType, _ := ev.Get(LogTypeField).(string)
-	return e.process(ev, logType, data)
+	err = e.process(ev, logType, data)
+	releaseEnv(head, e.headFields)
+	return err
 }
 
 // ProcessMap processes an already decoded event as ProcessEvent does, with
@@ -298,29 +280,58 @@ func (e *Engine) ProcessEvent(ev *Event, logType string) error {
 }
 
 // process runs the rules for logType on ev. When raw is set, ev holds only
-// the head fields, and the fields the rules read are decoded from raw on
-// the first rule whose prefilter lets the event through.
+// the head fields, and the fields the rules read are decoded from raw
+// when a rule's prefilter lets the event through, or, for a set of rules
+// with an index, before looking the event's values up in it.
 func (e *Engine) process(ev *Event, logType string, raw []byte) error {
 	t := e.eventTime(ev)
 	e.events.Add(1)
-	decoded := raw == nil
+	set := e.rulesFor(logType)
+	filterBytes := raw
+	if raw == nil {
+		filterBytes = ev.raw
+	}
+	trusted := filterBytes != nil // values decoded by detect
+	var pooled map[string]any
+	decode := func() error {
+		fields, err := decodeTransient(raw, set.reads)
+		if err != nil {
+			return err
+		}
+		pooled = fields
+		ev, raw = &Event{fields: fields, raw: raw}, nil
+		return nil
+	}
+	defer func() { releaseEnv(pooled, set.reads) }()
+	var candidates bitset
+	if set.index != nil {
+		if raw != nil {
+			if err := decode(); err != nil {
+				return err
+			}
+		}
+		candidates = set.candidates(ev.fields)
+	}
 	var (
 		out  []*Alert
 		errs []error
 	)
-	for _, r := range e.rulesFor(logType) {
-		h := Hit{Type: AlertRule, LogType: logType}
-		if !decoded {
-			if c, _ := r.compiled(); !c.condition.filter.mayMatch(raw) {
-				continue
-			}
-			fields, err := decodeSelected(raw, e.readsFor(logType))
-			if err != nil {
+	for i := range set.rules {
+		sr := &set.rules[i]
+		r := sr.rule
+		if sr.indexed && !candidates.has(i) {
+			continue
+		}
+		if filterBytes != nil && !sr.compiled.condition.filter.mayMatch(filterBytes) {
+			continue
+		}
+		if raw != nil {
+			if err := decode(); err != nil {
 				return err
 			}
-			ev, decoded = &Event{fields: fields, raw: raw}, true
 		}
-		m, err := r.Match(ev)
+		h := Hit{Type: AlertRule, LogType: logType}
+		m, err := r.matchEnv(sr.compiled, ev.fields, trusted)
 		switch {
 		case err != nil:
 			var ee *EvalError

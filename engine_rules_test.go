@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -169,6 +170,15 @@ func TestEngineCatalogDifferential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The same engine fed decoded events.
+	gotMaps := map[string]bool{}
+	engMaps, err := detect.NewEngine(rules, detect.WithSink(detect.AlertSinkFunc(func(a *detect.Alert) error {
+		gotMaps[a.RuleID+" "+a.Dedup] = true
+		return nil
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
 	byType := map[string][]*detect.Rule{}
 	for _, r := range rules {
 		byType[r.LogTypes[0]] = append(byType[r.LogTypes[0]], r)
@@ -196,9 +206,18 @@ func TestEngineCatalogDifferential(t *testing.T) {
 		if err := eng.Process(raw); err != nil {
 			t.Fatal(err)
 		}
+		if err := engMaps.ProcessMap(m); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := eng.Flush(); err != nil {
 		t.Fatal(err)
+	}
+	if err := engMaps.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, gotMaps) {
+		t.Errorf("the engine gives %d alerts from raw events and %d from decoded ones", len(got), len(gotMaps))
 	}
 	var missing, extra []string
 	for k := range want {
@@ -242,12 +261,33 @@ func BenchmarkEngineRules(b *testing.B) {
 		return rs
 	}
 	one := noGroup([]*detect.Rule{{ID: "One", Condition: `action == "DeleteUser" || eventName == "DeleteUser"`}})
+	catalog := noGroup(catalogRules())
+	// paired alternates the two engines over the same events and reports
+	// the cost of 1,000 rules in units of one rule's.
+	b.Run("paired", func(b *testing.B) {
+		engOne, err := detect.NewEngine(one, detect.WithSink(discard))
+		if err != nil {
+			b.Fatal(err)
+		}
+		engAll, err := detect.NewEngine(catalog, detect.WithSink(discard))
+		if err != nil {
+			b.Fatal(err)
+		}
+		process := func(eng *detect.Engine) func(int) {
+			return func(i int) {
+				if err := eng.Process(events[i%len(events)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		paired(b, "rules=1", process(engOne), "rules=1000", process(engAll))
+	})
 	for _, bc := range []struct {
 		name  string
 		rules []*detect.Rule
 	}{
 		{"rules=1", one},
-		{"rules=1000", noGroup(catalogRules())},
+		{"rules=1000", catalog},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			eng, err := detect.NewEngine(bc.rules, detect.WithSink(discard))

@@ -517,3 +517,54 @@ func BenchmarkEngine(b *testing.B) {
 		})
 	}
 }
+
+// TestEngineIndexKeepsErrors checks that the engine's index of leading
+// equalities skips only rules that would be false without an error: a rule
+// that fails before its equality still fails, through the engine as rule
+// by rule.
+func TestEngineIndexKeepsErrors(t *testing.T) {
+	var rs []*detect.Rule
+	for i := 0; i < 10; i++ { // enough leading equalities for an index
+		rs = append(rs, &detect.Rule{ID: fmt.Sprintf("Eq%d", i), Condition: fmt.Sprintf(`action == "A%d"`, i)})
+	}
+	rs = append(rs,
+		&detect.Rule{ID: "FailsFirst", Condition: `int(n) > 0 && action == "X"`},
+		&detect.Rule{ID: "EqualsFirst", Condition: `action == "X" && int(n) > 0`},
+		&detect.Rule{ID: "Matches", Condition: `action == "A3" && n == "abc"`},
+	)
+	// "X" in another field lets the prefilters of the X rules through.
+	const ev = `{"action": "A3", "n": "abc", "note": "X"}`
+	var wantLines []string
+	for _, r := range rs {
+		m, err := r.Match([]byte(ev))
+		switch {
+		case err != nil:
+			var ee *detect.EvalError
+			if !errors.As(err, &ee) {
+				t.Fatal(err)
+			}
+			wantLines = append(wantLines, fmt.Sprintf("RULE_ERROR %s/%s n=1", r.ID, ee.Kind()))
+		case m != nil:
+			wantLines = append(wantLines, fmt.Sprintf("RULE %s/%s n=1", r.ID, m.Dedup))
+		}
+	}
+	sort.Strings(wantLines)
+	want := strings.Join(wantLines, "; ")
+	if !strings.Contains(want, "RULE_ERROR FailsFirst") || strings.Contains(want, "EqualsFirst") || !strings.Contains(want, "RULE Matches") {
+		t.Fatalf("rule by rule: %s; want an error of FailsFirst and matches of Eq3 and Matches", want)
+	}
+	for _, feed := range []string{"raw", "map"} {
+		e, c := newEngine(t, rs)
+		if feed == "raw" {
+			process(t, e, ev)
+		} else if err := e.ProcessMap(map[string]any{"action": "A3", "n": "abc", "note": "X"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(c.lines(), "; "); got != want {
+			t.Errorf("%s: engine gives %s; rule by rule %s", feed, got, want)
+		}
+	}
+}

@@ -182,32 +182,43 @@ func benchMatching(b *testing.B, rule *detect.Rule, raw []byte) {
 	})
 	// paired alternates the two in short rounds, so that both see the
 	// same machine: on a shared machine, the speed of the two sub-benchmarks
-	// above drifts between them. It reports each one's time per event and
-	// their ratio.
+	// above drifts between them.
 	b.Run("paired", func(b *testing.B) {
-		const round = 50
-		var tNaive, tDetect time.Duration
-		for done := 0; done < b.N; done += round {
-			start := time.Now()
-			for i := 0; i < round; i++ {
-				sinkAny = naive(raw)
+		paired(b, "detect", func(int) {
+			m, err := rule.Match(raw)
+			if err != nil || m == nil {
+				b.Fatal(m, err)
 			}
-			mid := time.Now()
-			for i := 0; i < round; i++ {
-				m, err := rule.Match(raw)
-				if err != nil || m == nil {
-					b.Fatal(m, err)
-				}
-				sinkAny = m
-			}
-			tNaive += mid.Sub(start)
-			tDetect += time.Since(mid)
-		}
-		n := float64((b.N + round - 1) / round * round)
-		b.ReportMetric(float64(tNaive.Nanoseconds())/n, "naive-ns/event")
-		b.ReportMetric(float64(tDetect.Nanoseconds())/n, "detect-ns/event")
-		b.ReportMetric(float64(tNaive)/float64(tDetect), "x-faster")
+			sinkAny = m
+		}, "naive", func(int) { sinkAny = naive(raw) })
 	})
+}
+
+// paired runs base and other alternately, b.N times each in rounds of
+// 50, and reports each one's time per call (baseName-ns/op and
+// otherName-ns/op) and how many times base's time other's is
+// ("otherName/baseName"). Both see the same state of the machine, which on
+// a shared machine drifts between sub-benchmarks run one after the other.
+// The functions get the number of the call.
+func paired(b *testing.B, baseName string, base func(i int), otherName string, other func(i int)) {
+	const round = 50
+	var tBase, tOther time.Duration
+	n := 0
+	for ; n < b.N; n += round {
+		start := time.Now()
+		for i := n; i < n+round; i++ {
+			base(i)
+		}
+		mid := time.Now()
+		for i := n; i < n+round; i++ {
+			other(i)
+		}
+		tBase += mid.Sub(start)
+		tOther += time.Since(mid)
+	}
+	b.ReportMetric(float64(tBase.Nanoseconds())/float64(n), baseName+"-ns/op")
+	b.ReportMetric(float64(tOther.Nanoseconds())/float64(n), otherName+"-ns/op")
+	b.ReportMetric(float64(tOther)/float64(tBase), otherName+"/"+baseName)
 }
 
 // naiveMatch returns the naive baseline of a match: encoding/json into a

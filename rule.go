@@ -388,6 +388,12 @@ func (r *Rule) Match(event any) (*Match, error) {
 	} else if env, err = eventMap(event); err != nil {
 		return nil, err
 	}
+	return r.matchEnv(c, env, decoded)
+}
+
+// matchEnv is Match on an event decoded into env; decoded tells that
+// detect decoded it from JSON.
+func (r *Rule) matchEnv(c *compiledRule, env map[string]any, decoded bool) (*Match, error) {
 	ok, err := r.match(c, env)
 	if err != nil || !ok {
 		return nil, err
