@@ -26,8 +26,9 @@ type fastDecoder struct {
 	// on top of their parents; a finished array is copied out of it into
 	// slab, from which the lists of one event are cut, so that an event
 	// costs one allocation for its lists rather than one or more each.
-	stack *[]any // from stackPool, taken at the first array
-	slab  []any
+	stack   *[]any // from stackPool, taken at the first array
+	slab    []any
+	slabbed bool // a slab was allocated
 }
 
 // slabSize is the number of elements allocated at once for the lists of
@@ -57,7 +58,12 @@ func (d *fastDecoder) list(base int) []any {
 		l = make([]any, n)
 	default:
 		if len(d.slab) < n {
-			d.slab = make([]any, slabSize)
+			// The first slab is small: most events have few lists.
+			size := slabSize
+			if !d.slabbed {
+				size, d.slabbed = max(n, slabSize/4), true
+			}
+			d.slab = make([]any, size)
 		}
 		l = d.slab[:n:n]
 		d.slab = d.slab[n:]
@@ -121,7 +127,9 @@ func (d *fastDecoder) objectInto(fields *fieldSet, m map[string]any) map[string]
 		if keyEnd >= 0 {
 			kb := d.data[keyStart:keyEnd]
 			d.pos = keyEnd + 1
-			if wanted = fields == nil || fields.hasBytes(kb); wanted {
+			if fields == nil {
+				key = internKey(kb)
+			} else if key, wanted = fields.match(kb); wanted && key == "" {
 				key = internKey(kb)
 			}
 		} else {

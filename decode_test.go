@@ -88,6 +88,7 @@ func TestFieldSetHas(t *testing.T) {
 		{"action", "n", "sourceIP"},
 		{"status", "\u212aey"}, // the Kelvin sign folds to k: "Key" reads it
 		{"\u017fource"},        // the long s folds to s
+		{"ACTION", "action", "Action"},
 		{strings.Repeat("x", 70), "a"},
 	}
 	keys := []string{"action", "ACTION", "Action", "actions", "n", "N", "sourceip", "SOURCEIP", "sourceI", "status",
@@ -104,6 +105,9 @@ func TestFieldSetHas(t *testing.T) {
 			}
 			if got := set.hasBytes([]byte(k)); got != want {
 				t.Errorf("%q.hasBytes(%q) = %v; want %v", names, k, got, want)
+			}
+			if exact, _ := set.match([]byte(k)); exact != "" && exact != k || exact == "" && contains(names, k) && k != "" {
+				t.Errorf("%q.match(%q) = %q; want the exact name", names, k, exact)
 			}
 			if got := set.has(k); got != want {
 				t.Errorf("%q.has(%q) = %v; want %v", names, k, got, want)

@@ -51,26 +51,31 @@ func (s *fieldSet) has(key string) bool {
 
 // hasBytes is has for a key held as bytes, which must be ASCII.
 func (s *fieldSet) hasBytes(key []byte) bool {
-	if !s.nonASCII {
-		if s.lengths&(1<<min(len(key), 63)) == 0 {
-			return false
-		}
-		for _, n := range s.names {
-			if len(n) == len(key) && asciiEqualFold(n, key) {
-				return true
-			}
-		}
-		return false
+	_, ok := s.match(key)
+	return ok
+}
+
+// match reports whether the key held in bytes, which must be ASCII, may
+// be read; when a name is the key exactly, it returns that name, so that
+// the key needs no string of its own.
+func (s *fieldSet) match(key []byte) (exact string, ok bool) {
+	if !s.nonASCII && s.lengths&(1<<min(len(key), 63)) == 0 {
+		return "", false
 	}
 	for _, n := range s.names {
 		if len(n) == len(key) && asciiEqualFold(n, key) {
-			return true
+			if n == string(key) {
+				exact = n
+			}
+			ok = true
+		} else if s.nonASCII && len(n) != len(key) && !isASCII(n) && strings.EqualFold(n, string(key)) {
+			ok = true
 		}
-		if len(n) != len(key) && !isASCII(n) && strings.EqualFold(n, string(key)) {
-			return true
+		if exact != "" {
+			return exact, true
 		}
 	}
-	return false
+	return "", ok
 }
 
 // asciiEqualFold compares an ASCII key with a name, ignoring case as
