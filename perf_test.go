@@ -110,6 +110,40 @@ func BenchmarkStream(b *testing.B) {
 			sinkBool = ok
 		}
 	})
+	// The ratios, with the baselines alternating with detect in short
+	// rounds over the same events.
+	detectOne := func(i int) {
+		ok, err := rule.EvaluateJSON(events[i%len(events)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		sinkBool = ok
+	}
+	b.Run("paired-naive", func(b *testing.B) {
+		prog, err := expr.Compile(naiveCondition, expr.AsBool())
+		if err != nil {
+			b.Fatal(err)
+		}
+		paired(b, "detect", detectOne, "naive", func(i int) {
+			var m map[string]any
+			if err := json.Unmarshal(events[i%len(events)], &m); err != nil {
+				b.Fatal(err)
+			}
+			out, err := expr.Run(prog, m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sinkBool = out.(bool)
+		})
+	})
+	b.Run("paired-skip", func(b *testing.B) {
+		paired(b, "detect", detectOne, "skip", func(i int) {
+			it := jsoniter.ConfigDefault.BorrowIterator(events[i%len(events)])
+			it.Skip()
+			sinkBool = it.Error == nil
+			jsoniter.ConfigDefault.ReturnIterator(it)
+		})
+	})
 	b.Run("detect-any", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(avg)
@@ -194,31 +228,44 @@ func benchMatching(b *testing.B, rule *detect.Rule, raw []byte) {
 	})
 }
 
-// paired runs base and other alternately, b.N times each in rounds of
-// 50, and reports each one's time per call (baseName-ns/op and
-// otherName-ns/op) and how many times base's time other's is
-// ("otherName/baseName"). Both see the same state of the machine, which on
-// a shared machine drifts between sub-benchmarks run one after the other.
-// The functions get the number of the call.
+// paired measures base and other alternately, in 8 rounds in which each
+// runs for about 20 ms, and reports each one's time per call
+// (baseName-ns/op and otherName-ns/op) and how many times base's time
+// other's is ("otherName/baseName"). Both see the same state of a shared
+// machine, whose speed drifts between sub-benchmarks run one after the
+// other; the rounds are long enough that what one side leaves behind (its
+// garbage, the caches it filled) weighs little on the other. The
+// functions get the number of the call; b.N does not matter.
 func paired(b *testing.B, baseName string, base func(i int), otherName string, other func(i int)) {
-	const round = 50
-	var tBase, tOther time.Duration
-	n := 0
-	for ; n < b.N; n += round {
+	const rounds, roundTime = 8, 20 * time.Millisecond
+	// calls returns how many calls of f take about roundTime.
+	calls := func(f func(int)) int {
 		start := time.Now()
-		for i := n; i < n+round; i++ {
-			base(i)
+		n := 0
+		for ; time.Since(start) < roundTime/10; n++ {
+			f(n)
 		}
-		mid := time.Now()
-		for i := n; i < n+round; i++ {
-			other(i)
-		}
-		tBase += mid.Sub(start)
-		tOther += time.Since(mid)
+		return n * 10
 	}
-	b.ReportMetric(float64(tBase.Nanoseconds())/float64(n), baseName+"-ns/op")
-	b.ReportMetric(float64(tOther.Nanoseconds())/float64(n), otherName+"-ns/op")
-	b.ReportMetric(float64(tOther)/float64(tBase), otherName+"/"+baseName)
+	nBase, nOther := calls(base), calls(other)
+	var tBase, tOther time.Duration
+	for r := 0; r < rounds; r++ {
+		start := time.Now()
+		for i := 0; i < nBase; i++ {
+			base(r*nBase + i)
+		}
+		tBase += time.Since(start)
+		start = time.Now()
+		for i := 0; i < nOther; i++ {
+			other(r*nOther + i)
+		}
+		tOther += time.Since(start)
+	}
+	perBase := float64(tBase.Nanoseconds()) / float64(rounds*nBase)
+	perOther := float64(tOther.Nanoseconds()) / float64(rounds*nOther)
+	b.ReportMetric(perBase, baseName+"-ns/op")
+	b.ReportMetric(perOther, otherName+"-ns/op")
+	b.ReportMetric(perOther/perBase, otherName+"/"+baseName)
 }
 
 // naiveMatch returns the naive baseline of a match: encoding/json into a
