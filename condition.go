@@ -69,9 +69,9 @@ type program struct {
 	// filter rejects raw events that cannot satisfy a condition; nil when
 	// it cannot tell.
 	filter *prefilter
-	// equal is what a condition requires first, for the engine's index;
-	// nil when it requires no such equality.
-	equal *equality
+	// equal is what a condition requires before anything that could
+	// fail, for the engine's index.
+	equal []*equality
 	// reads lists the top-level fields the expression reads; only those
 	// need decoding. It is nil when the expression may read any field.
 	reads *fieldSet
@@ -278,11 +278,11 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	}
 	var (
 		filter *prefilter
-		equal  *equality
+		equal  []*equality
 	)
 	if kind == kindBool {
 		filter = newPrefilter(tree.Node)
-		equal = leadingEquality(tree.Node)
+		equal = leadingEqualities(tree.Node)
 	}
 	if err := optimizer.Optimize(&tree.Node, config); err != nil {
 		return nil, newExprError(err, source)

@@ -292,8 +292,11 @@ func infallible(n ast.Node) bool {
 		return n.Value == "$env"
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
-		return ok && id.Value == fnGet && len(n.Arguments) == 2 &&
-			infallible(n.Arguments[0]) && infallible(n.Arguments[1])
+		if !ok || len(n.Arguments) != 2 || !infallible(n.Arguments[0]) || !infallible(n.Arguments[1]) {
+			return false
+		}
+		// A field read, and membership in a constant set.
+		return id.Value == fnGet || id.Value == fnInSet
 	case *ast.BinaryNode:
 		return (n.Operator == "==" || n.Operator == "!=") && infallible(n.Left) && infallible(n.Right)
 	case *ast.ConditionalNode:

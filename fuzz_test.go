@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -304,6 +305,8 @@ func FuzzProcess(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lazy, lazyAlerts := fuzzEngine(t)
 		full, fullAlerts := fuzzEngine(t)
+		// Rule by rule, what the engine must count.
+		var matches, ruleErrors uint64
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(nil, len(data)+1)
 		for sc.Scan() {
@@ -321,7 +324,20 @@ func FuzzProcess(f *testing.F) {
 				if err := full.ProcessEvent(ev, ""); err != nil {
 					t.Fatalf("ProcessEvent(%q) = %v", line, err)
 				}
+				logType, _ := ev.Get(detect.LogTypeField).(string)
+				for _, r := range rulesFor(fuzzRules, logType) {
+					m, err := r.Match(line)
+					switch {
+					case err != nil:
+						ruleErrors++
+					case m != nil:
+						matches++
+					}
+				}
 			}
+		}
+		if st := lazy.Stats(); st.Matches != matches || st.RuleErrors != ruleErrors {
+			t.Fatalf("the engine counts %d matches and %d rule errors; rule by rule, %d and %d", st.Matches, st.RuleErrors, matches, ruleErrors)
 		}
 		for _, e := range []*detect.Engine{lazy, full} {
 			if err := e.Flush(); err != nil {
@@ -347,6 +363,18 @@ func firstOr(list []string) string {
 // fuzzEngine returns an engine with the fuzz rules and where its alerts
 // go, one line each, sorted when read after Flush; it checks that every
 // match is accounted for at Flush.
+// rulesFor returns the enabled rules that the engine runs on an event of
+// log type lt.
+func rulesFor(rules []*detect.Rule, lt string) []*detect.Rule {
+	var out []*detect.Rule
+	for _, r := range rules {
+		if !r.Disabled && (lt == "" || len(r.LogTypes) == 0 || slices.Contains(r.LogTypes, lt)) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func fuzzEngine(t *testing.T) (*detect.Engine, *[]string) {
 	var alerts []string
 	sink := detect.AlertSinkFunc(func(a *detect.Alert) error {

@@ -1,79 +1,99 @@
 package detect
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/expr-lang/expr/ast"
 )
 
-// An equality is what a condition requires first: that a field hold one
-// of a few strings (action == "DeleteUser", eventName in ["A", "B"]). It
-// is the leftmost operand of the condition's chain of &&, so on an event
-// whose field holds none of them the condition is false before anything
-// else is evaluated: skipping it gives the same answer, and hides no
-// error. The engine indexes rules by these values, as Falco indexes rules
-// by event type, and evaluates only the rules an event's values select.
+// An equality is what a condition requires before anything that could
+// fail: that a field hold one of a few strings (action == "DeleteUser",
+// eventName in ["A", "B"]), as an operand of the condition's chain of &&
+// preceded only by operands that cannot fail (other equalities, nil
+// checks). On an event whose field holds none of the strings, the
+// condition is false, and evaluating it would raise no error: skipping it
+// changes nothing. The engine indexes rules by these values, as Falco
+// indexes rules by event type, and evaluates only the rules an event's
+// values select.
 type equality struct {
 	path   []any    // the field's keys from the event down
 	values []string // sorted
 }
 
-// leadingEquality returns the equality that the condition n requires
-// first, or nil.
-func leadingEquality(n ast.Node) *equality {
-	for {
-		switch x := n.(type) {
-		case *ast.VariableDeclaratorNode:
-			// The evaluation's budget, declared around the expression,
-			// is a call that cannot fail; other variables could.
-			c, ok := x.Value.(*ast.CallNode)
-			if !ok || len(c.Arguments) != 0 {
-				return nil
-			}
-			if id, ok := c.Callee.(*ast.IdentifierNode); !ok || id.Value != fnBudget {
-				return nil
-			}
-			n = x.Expr
-			continue
-		case *ast.BinaryNode:
-			switch x.Operator {
-			case "&&", "and":
-				n = x.Left
-				continue
-			case "==":
-				path, s := fieldPath(x.Left), x.Right
-				if path == nil {
-					path, s = fieldPath(x.Right), x.Left
-				}
-				lit, ok := s.(*ast.StringNode)
-				if path == nil || !ok {
-					return nil
-				}
-				return &equality{path: path, values: []string{lit.Value}}
-			}
-		case *ast.CallNode:
-			id, ok := x.Callee.(*ast.IdentifierNode)
-			if !ok || id.Value != fnInSet || len(x.Arguments) != 2 {
-				return nil
-			}
-			path := fieldPath(x.Arguments[0])
-			c, ok := x.Arguments[1].(*ast.ConstantNode)
-			if path == nil || !ok {
-				return nil
-			}
-			set, ok := c.Value.(*valueSet)
-			if !ok || len(set.nums) > 0 || set.bools != [2]bool{} || len(set.others) > 0 || len(set.strs) == 0 {
-				return nil
-			}
-			eq := &equality{path: path}
-			for s := range set.strs {
-				eq.values = append(eq.values, s)
-			}
-			sort.Strings(eq.values)
-			return eq
+// leadingEqualities returns the equalities that the condition n requires
+// before anything that could fail, in their order.
+func leadingEqualities(n ast.Node) []*equality {
+	if x, ok := n.(*ast.VariableDeclaratorNode); ok {
+		// The evaluation's budget, declared around the expression, is a
+		// call that cannot fail; other variables could.
+		c, ok := x.Value.(*ast.CallNode)
+		if !ok || len(c.Arguments) != 0 {
+			return nil
 		}
-		return nil
+		if id, ok := c.Callee.(*ast.IdentifierNode); !ok || id.Value != fnBudget {
+			return nil
+		}
+		n = x.Expr
 	}
+	var out []*equality
+	for _, c := range conjuncts(n, nil) {
+		if eq := equalityOf(c); eq != nil {
+			out = append(out, eq)
+		} else if !infallible(c) {
+			break
+		}
+	}
+	return out
+}
+
+// conjuncts appends the operands of n's chain of && to list, in the order
+// they are evaluated.
+func conjuncts(n ast.Node, list []ast.Node) []ast.Node {
+	if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "&&" || b.Operator == "and") {
+		return conjuncts(b.Right, conjuncts(b.Left, list))
+	}
+	return append(list, n)
+}
+
+// equalityOf returns the equality n is, or nil.
+func equalityOf(n ast.Node) *equality {
+	switch x := n.(type) {
+	case *ast.BinaryNode:
+		if x.Operator != "==" {
+			return nil
+		}
+		path, s := fieldPath(x.Left), x.Right
+		if path == nil {
+			path, s = fieldPath(x.Right), x.Left
+		}
+		lit, ok := s.(*ast.StringNode)
+		if path == nil || !ok {
+			return nil
+		}
+		return &equality{path: path, values: []string{lit.Value}}
+	case *ast.CallNode:
+		id, ok := x.Callee.(*ast.IdentifierNode)
+		if !ok || id.Value != fnInSet || len(x.Arguments) != 2 {
+			return nil
+		}
+		path := fieldPath(x.Arguments[0])
+		c, ok := x.Arguments[1].(*ast.ConstantNode)
+		if path == nil || !ok {
+			return nil
+		}
+		set, ok := c.Value.(*valueSet)
+		if !ok || len(set.nums) > 0 || set.bools != [2]bool{} || len(set.others) > 0 || len(set.strs) == 0 {
+			return nil
+		}
+		eq := &equality{path: path}
+		for s := range set.strs {
+			eq.values = append(eq.values, s)
+		}
+		sort.Strings(eq.values)
+		return eq
+	}
+	return nil
 }
 
 // valueAt reads the field at path in env, as the condition reads it.
@@ -123,31 +143,54 @@ const minIndexed = 8
 func newRuleSet(rules []*Rule, head *fieldSet) *ruleSet {
 	set := &ruleSet{rules: make([]setRule, len(rules))}
 	reads := []*fieldSet{head}
-	var equal []*equality
+	// How many distinct values the rules' equalities test, per field: a
+	// rule is indexed by its most telling field (action rather than a
+	// status that every rule wants to be "SUCCESS").
+	distinct := map[string]map[string]bool{}
+	indexable := 0
 	for i, r := range rules {
 		c, _ := r.compiled()
 		set.rules[i] = setRule{rule: r, compiled: c}
 		reads = append(reads, c.reads)
-		if c.condition.equal != nil {
-			equal = append(equal, c.condition.equal)
+		if len(c.condition.equal) > 0 {
+			indexable++
+		}
+		for _, eq := range c.condition.equal {
+			k := pathKey(eq.path)
+			if distinct[k] == nil {
+				distinct[k] = map[string]bool{}
+			}
+			for _, v := range eq.values {
+				distinct[k][v] = true
+			}
 		}
 	}
 	set.reads = union(reads...)
-	if len(equal) < minIndexed {
+	if indexable < minIndexed {
 		return set
 	}
 	for i := range set.rules {
-		eq := set.rules[i].compiled.condition.equal
-		if eq == nil {
+		var best *equality
+		for _, eq := range set.rules[i].compiled.condition.equal {
+			if best == nil || len(distinct[pathKey(eq.path)]) > len(distinct[pathKey(best.path)]) {
+				best = eq
+			}
+		}
+		if best == nil {
 			continue
 		}
 		set.rules[i].indexed = true
-		f := set.field(eq.path)
-		for _, v := range eq.values {
+		f := set.field(best.path)
+		for _, v := range best.values {
 			f.rules[v] = append(f.rules[v], i)
 		}
 	}
 	return set
+}
+
+// pathKey is a map key for a field path.
+func pathKey(path []any) string {
+	return fmt.Sprint(path...)
 }
 
 // field returns the index of the field at path, adding it if needed.

@@ -1,47 +1,49 @@
 package detect
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
-func TestLeadingEquality(t *testing.T) {
+func TestLeadingEqualities(t *testing.T) {
 	tests := []struct {
-		cond   string
-		path   []any
-		values []string
+		cond string
+		want string // the equalities' paths and values
 	}{
-		{`action == "DeleteUser"`, []any{"action"}, []string{"DeleteUser"}},
-		{`"DeleteUser" == action`, []any{"action"}, []string{"DeleteUser"}},
-		{`event.action == "x" && status == "SUCCESS"`, []any{"event", "action"}, []string{"x"}},
-		{`action in ["B", "A", "B"] and status == "OK" && user.name startsWith "adm"`, []any{"action"}, []string{"A", "B"}},
-		{`items[0].name == "x"`, []any{"items", 0, "name"}, []string{"x"}},
-		{`any(items, .n > 1) && action == "x"`, nil, nil}, // the closure comes first
-		{`int(count) > 0 && action == "x"`, nil, nil},     // may fail before the equality
-		{`let a = int(count); action == "x" && a > 0`, nil, nil},
-		{`action == "x" || status == "y"`, nil, nil},
-		{`action != "x"`, nil, nil},
-		{`action == 1`, nil, nil},
-		{`action in ["a", 1]`, nil, nil},
-		{`action in []`, nil, nil},
-		{`lower(action) == "x"`, nil, nil},
-		{`action == status`, nil, nil},
-		{`true`, nil, nil},
-		{`$env["action"] == "x"`, []any{"action"}, []string{"x"}},
+		{`action == "DeleteUser"`, `[action] [DeleteUser]`},
+		{`"DeleteUser" == action`, `[action] [DeleteUser]`},
+		{`event.action == "x" && status == "SUCCESS"`, `[event action] [x]; [status] [SUCCESS]`},
+		{`action in ["B", "A", "B"] and status == "OK" && user.name startsWith "adm"`, `[action] [A B]; [status] [OK]`},
+		{`status == "SUCCESS" && action in ["A", "B"]`, `[status] [SUCCESS]; [action] [A B]`},
+		{`user != nil && severity != "LOW" && action == "x"`, `[action] [x]`},
+		{`items[0].name == "x"`, `[items 0 name] [x]`},
+		{`$env["action"] == "x"`, `[action] [x]`},
+		{`action == "x" && int(count) > 0 && status == "y"`, `[action] [x]`}, // not past what may fail
+		{`any(items, .n > 1) && action == "x"`, ``},
+		{`int(count) > 0 && action == "x"`, ``},
+		{`lower(action) == "x" && status == "y"`, ``},
+		{`let a = int(count); action == "x" && a > 0`, ``},
+		{`action == "x" || status == "y"`, ``},
+		{`action != "x"`, ``},
+		{`action == 1`, ``},
+		{`action in ["a", 1]`, ``},
+		{`action in []`, ``},
+		{`action == status`, ``},
+		{`true`, ``},
 	}
 	for _, tt := range tests {
 		p, e := compileExpr(tt.cond, kindBool, nil)
 		if e != nil {
 			t.Fatalf("compile %s: %v", tt.cond, e.Msg)
 		}
-		if tt.path == nil {
-			if p.equal != nil {
-				t.Errorf("%s: equality %v in %v; want none", tt.cond, p.equal.values, p.equal.path)
-			}
-			continue
+		var got []string
+		for _, eq := range p.equal {
+			got = append(got, fmt.Sprint(eq.path, " ", eq.values))
 		}
-		if p.equal == nil || !reflect.DeepEqual(p.equal.path, tt.path) || !reflect.DeepEqual(p.equal.values, tt.values) {
-			t.Errorf("%s: equality = %+v; want %v in %v", tt.cond, p.equal, tt.values, tt.path)
+		if g := strings.Join(got, "; "); g != tt.want {
+			t.Errorf("%s: equalities %q; want %q", tt.cond, g, tt.want)
 		}
 	}
 }
@@ -54,6 +56,7 @@ func TestRuleSetIndex(t *testing.T) {
 	for i, c := range []string{
 		`action == "A"`, `action == "B"`, `action in ["A", "C"]`, `actor.type == "user"`, `action == "A" && status == "x"`,
 		`action == "D"`, `action == "E"`, `action == "F"`, `status == "x"`, `true`,
+		`status == "x" && action == "G"`, // indexed by action, the field of more values
 	} {
 		rules = append(rules, &Rule{ID: string(rune('a' + i)), Condition: c})
 	}
@@ -70,6 +73,8 @@ func TestRuleSetIndex(t *testing.T) {
 		{`{"action": 1, "actor": "user"}`, []int{9}},
 		{`{"action": "a"}`, []int{9}},
 		{`{}`, []int{9}},
+		{`{"action": "G", "status": "y"}`, []int{9, 10}},
+		{`{"status": "x"}`, []int{8, 9}},
 	} {
 		env := mustDecode(t, tt.event)
 		cand := set.candidates(env)
