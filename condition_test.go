@@ -9,6 +9,7 @@ import (
 
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+	"github.com/expr-lang/expr/vm/runtime"
 )
 
 // semanticsEvent exercises Panther's field semantics: nested objects, mixed
@@ -391,6 +392,8 @@ func TestFoldedReadsMatchVM(t *testing.T) {
 		`{"a": int("x"), "b": 1}.b`, `{"a": status + 1, "b": 1}.b`, `(port > 1 ? {"a": 1} : {"a": 2}).a`,
 		`(status ? {"a": 1} : {"a": 2}).a`, `{"a": {"b": {"c": action}}}.a.b.c`,
 		`{"a": status, "a": action}`, `{"a": status, "b": action}`,
+		`user == nil`, `nil != user`, `missing == nil`, `nil == serviceAccount`, `port != nil`, `items != nil`,
+		`user.Roles == nil`, `$env == nil`, `nil == nil`, `ratio != nil`,
 	}
 	for _, x := range exprs {
 		p, e := compileExpr(x, kindValue, nil)
@@ -530,6 +533,22 @@ func TestPlainPrograms(t *testing.T) {
 		}
 		if p.plain != want {
 			t.Errorf("%s: plain = %v; want %v", src, p.plain, want)
+		}
+	}
+}
+
+func TestIsNil(t *testing.T) {
+	var (
+		nilPtr   *int
+		nilMap   map[string]any
+		nilSlice []any
+		nilOther map[int]int
+		nilFunc  func()
+	)
+	for _, v := range []any{nil, nilPtr, nilMap, nilSlice, nilOther, nilFunc, 0, 1.5, "", "x", false, true,
+		map[string]any{}, []any{}, map[int]int{}, new(int), struct{}{}, []string(nil), int64(0)} {
+		if got, want := isNil(v), runtime.Equal(v, nil); got != want {
+			t.Errorf("isNil(%#v) = %v; runtime.Equal(v, nil) = %v", v, got, want)
 		}
 	}
 }

@@ -73,6 +73,23 @@ func compileDirect(n ast.Node) direct {
 		switch n.Operator {
 		case "==", "!=":
 			neg := n.Operator == "!="
+			// A nil check, the commonest comparison of an object, skips
+			// the type switches and reflection of runtime.Equal.
+			x := l
+			_, lnil := n.Left.(*ast.NilNode)
+			_, rnil := n.Right.(*ast.NilNode)
+			if lnil {
+				x = r
+			}
+			if lnil || rnil {
+				return func(env map[string]any) (any, error) {
+					v, err := x(env)
+					if err != nil {
+						return nil, err
+					}
+					return isNil(v) != neg, nil
+				}
+			}
 			return func(env map[string]any) (any, error) {
 				a, err := l(env)
 				if err != nil {
@@ -203,6 +220,21 @@ func compileDirect(n ast.Node) direct {
 		}
 	}
 	return nil
+}
+
+// isNil is runtime.Equal(v, nil).
+func isNil(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return x == nil
+	case []any:
+		return x == nil
+	case string, bool, int, float64:
+		return false
+	}
+	return runtime.IsNil(v)
 }
 
 // conditional returns c ? a : b, or nil if any of them is nil.
