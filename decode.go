@@ -22,11 +22,17 @@ type fastDecoder struct {
 	pos   int
 	err   *SyntaxError
 	depth int
-	// stack holds the elements of the arrays being decoded, nested ones
-	// on top of their parents; a finished array is copied out of it into
-	// slab, from which the lists of one event are cut, so that an event
-	// costs one allocation for its lists rather than one or more each.
-	stack   *[]any // from stackPool, taken at the first array
+	// The elements of the arrays being decoded are held on a stack,
+	// nested arrays' on top of their parents': the first ones in local,
+	// the others in spill, from a pool. A finished array is copied out
+	// into slab, from which the lists of one event are cut, so that an
+	// event costs one allocation for its lists rather than one or more
+	// each. local is indexed, never sliced, so that the decoder holds no
+	// pointer to itself and stays off the heap.
+	local   [16]any
+	spill   *[]any
+	top     int // elements on the stack
+	high    int // the most elements the stack has held
 	slab    []any
 	slabbed bool // a slab was allocated
 }
@@ -37,21 +43,37 @@ const slabSize = 16
 
 var stackPool = sync.Pool{New: func() any { s := make([]any, 0, 64); return &s }}
 
-// release returns the decoder's stack to the pool.
-func (d *fastDecoder) release() {
-	if d.stack != nil && cap(*d.stack) <= 1<<12 {
-		clear((*d.stack)[:cap(*d.stack)])
-		*d.stack = (*d.stack)[:0]
-		stackPool.Put(d.stack)
+// push puts v on the stack.
+func (d *fastDecoder) push(v any) {
+	if d.top < len(d.local) {
+		d.local[d.top] = v
+	} else {
+		if d.spill == nil {
+			d.spill = stackPool.Get().(*[]any)
+		}
+		*d.spill = append((*d.spill)[:d.top-len(d.local)], v)
 	}
-	d.stack = nil
+	d.top++
+	d.high = max(d.high, d.top)
+}
+
+// release lets go of what the stack held, and returns spill to the pool.
+func (d *fastDecoder) release() {
+	clear(d.local[:min(d.high, len(d.local))])
+	if d.spill != nil {
+		if cap(*d.spill) <= 1<<12 {
+			clear((*d.spill)[:cap(*d.spill)])
+			*d.spill = (*d.spill)[:0]
+			stackPool.Put(d.spill)
+		}
+		d.spill = nil
+	}
 }
 
 // list returns a new list of the elements at the top of the stack from
 // base on, and pops them.
 func (d *fastDecoder) list(base int) []any {
-	stack := *d.stack
-	n := len(stack) - base
+	n := d.top - base
 	var l []any
 	switch {
 	case n > slabSize/2:
@@ -68,8 +90,14 @@ func (d *fastDecoder) list(base int) []any {
 		l = d.slab[:n:n]
 		d.slab = d.slab[n:]
 	}
-	copy(l, stack[base:])
-	*d.stack = stack[:base]
+	for i := range l {
+		if j := base + i; j < len(d.local) {
+			l[i] = d.local[j]
+		} else {
+			l[i] = (*d.spill)[j-len(d.local)]
+		}
+	}
+	d.top = base
 	return l
 }
 
@@ -215,14 +243,11 @@ func (d *fastDecoder) array() []any {
 		d.depth--
 		return []any{}
 	}
-	if d.stack == nil {
-		d.stack = stackPool.Get().(*[]any)
-	}
-	base := len(*d.stack)
+	base := d.top
 	for d.err == nil {
 		d.ws()
 		v := d.value()
-		*d.stack = append(*d.stack, v)
+		d.push(v)
 		d.ws()
 		if d.pos >= len(d.data) {
 			d.fail("unexpected end of input in an array")

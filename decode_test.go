@@ -19,6 +19,10 @@ var decodeCorpus = []string{
 	"{\"bad\": \"\xff\xfe\", \"k\xff\": 1}",
 	`{"dup": 1, "dup": 2}`,
 	`{"a": 9223372036854775807, "b": 9223372036854775808, "c": -9223372036854775808}`,
+	// Lists longer than the decoder's stack in the decoder itself, nested
+	// in each other, and lists beside lists, cut from one slab.
+	`{"l": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, [13, 14, [15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25], 26], 27, 28, 29, 30]}`,
+	`{"a": [1, 2], "b": [3, 4, 5], "c": [[6], [7, 8], []], "d": [9, 10, 11, 12, 13, 14, 15, 16, 17, 18], "e": [{"f": [19]}]}`,
 }
 
 var decodeBad = []string{
