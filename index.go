@@ -140,6 +140,8 @@ type indexedField struct {
 // it; a few prefilters cost less than decoding.
 const minIndexed = 8
 
+// newRuleSet returns the set of rules, compiled, which must be done
+// without error; head is the fields the engine reads before routing.
 func newRuleSet(rules []*Rule, head *fieldSet) *ruleSet {
 	set := &ruleSet{rules: make([]setRule, len(rules))}
 	reads := []*fieldSet{head}
@@ -190,7 +192,7 @@ func newRuleSet(rules []*Rule, head *fieldSet) *ruleSet {
 
 // pathKey is a map key for a field path.
 func pathKey(path []any) string {
-	return fmt.Sprint(path...)
+	return fmt.Sprintf("%#v", path)
 }
 
 // field returns the index of the field at path, adding it if needed.
