@@ -104,11 +104,11 @@ func WithClock(now func() time.Time) EngineOption {
 // compiled now: a rule compiled again later (with Compile) changes other
 // uses of the rule, not the engine; build a new Engine to change its rules.
 //
-// For each log type, the engine indexes the rules whose condition starts
-// with an equality (action == "DeleteUser", eventName in [...]) by the
-// values it requires, and evaluates on an event only the rules that its
-// values select and the others; the results are those of every rule
-// evaluated one by one.
+// For each log type, the engine indexes the rules whose condition tests
+// an equality before anything that could fail (action == "DeleteUser",
+// eventName in [...]) by the values it requires, and evaluates on an event
+// the indexed rules that its values select, and the others; the results
+// are those of every rule evaluated one by one.
 func NewEngine(rules []*Rule, opts ...EngineOption) (*Engine, error) {
 	var c engineConfig
 	for i, opt := range opts {
