@@ -91,7 +91,9 @@ func internLookup(b []byte) *internEntry {
 	if e := slot.Load(); e != nil && e.s == string(b) {
 		return e
 	}
-	if internSeen[i].Swap(h) != h {
+	// A plain load first: the second sighting writes nothing there.
+	if seen := &internSeen[i]; seen.Load() != h {
+		seen.Store(h)
 		return nil
 	}
 	s := string(b)
