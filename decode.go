@@ -126,25 +126,17 @@ func (d *fastDecoder) object(fields *fieldSet) map[string]any {
 
 // objectInto is object decoding into m, or into a new map when m is nil.
 func (d *fastDecoder) objectInto(fields *fieldSet, m map[string]any) map[string]any {
-	d.pos++ // '{'
-	d.depth++
-	if d.depth > MaxDepth {
-		d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
-		return nil
-	}
 	if m == nil {
 		m = make(map[string]any, 8)
 	}
-	d.ws()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++
-		d.depth--
+	if !d.open('}') {
+		if d.err != nil {
+			return nil
+		}
 		return m
 	}
 	for d.err == nil {
-		d.ws()
-		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-			d.fail("expected a string key")
+		if !d.keyStart() {
 			return nil
 		}
 		// A plain key is compared in place; only keys that are kept
@@ -164,36 +156,89 @@ func (d *fastDecoder) objectInto(fields *fieldSet, m map[string]any) map[string]
 			key = d.str(true)
 			wanted = fields == nil || fields.has(key)
 		}
-		d.ws()
-		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
-			d.fail(`expected ":" after a key`)
+		if !d.colon() {
 			return nil
 		}
-		d.pos++
-		d.ws()
 		if wanted {
 			m[key] = d.value()
 		} else {
 			d.skip()
 		}
-		d.ws()
-		if d.pos >= len(d.data) {
-			d.fail("unexpected end of input in an object")
-			return nil
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-		case '}':
-			d.pos++
-			d.depth--
+		if !d.next('}') {
+			if d.err != nil {
+				return nil
+			}
 			return m
-		default:
-			d.fail(`expected "," or "}" in an object`)
-			return nil
 		}
 	}
 	return nil
+}
+
+// open enters the object or array at d.pos, which close ends, and
+// reports whether a member follows: false when the container is empty
+// (and passed) or too deep (an error).
+func (d *fastDecoder) open(close byte) bool {
+	d.pos++
+	d.depth++
+	if d.depth > MaxDepth {
+		d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
+		return false
+	}
+	d.ws()
+	if d.pos < len(d.data) && d.data[d.pos] == close {
+		d.pos++
+		d.depth--
+		return false
+	}
+	return true
+}
+
+// keyStart checks that a member of an object starts with a string.
+func (d *fastDecoder) keyStart() bool {
+	d.ws()
+	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+		d.fail("expected a string key")
+		return false
+	}
+	return true
+}
+
+// colon passes the ":" after a key.
+func (d *fastDecoder) colon() bool {
+	d.ws()
+	if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+		d.fail(`expected ":" after a key`)
+		return false
+	}
+	d.pos++
+	d.ws()
+	return true
+}
+
+// next passes what follows a member of the container that close ends,
+// and reports whether another member follows: false at the end of the
+// container (passed) or on an error.
+func (d *fastDecoder) next(close byte) bool {
+	what := "an object"
+	if close == ']' {
+		what = "an array"
+	}
+	d.ws()
+	if d.pos >= len(d.data) {
+		d.fail("unexpected end of input in " + what)
+		return false
+	}
+	switch d.data[d.pos] {
+	case ',':
+		d.pos++
+		return true
+	case close:
+		d.pos++
+		d.depth--
+		return false
+	}
+	d.fail(`expected "," or "` + string(close) + `" in ` + what)
+	return false
 }
 
 func (d *fastDecoder) value() any {
@@ -231,16 +276,10 @@ func (d *fastDecoder) literal(word string, v any) any {
 }
 
 func (d *fastDecoder) array() []any {
-	d.pos++ // '['
-	d.depth++
-	if d.depth > MaxDepth {
-		d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
-		return nil
-	}
-	d.ws()
-	if d.pos < len(d.data) && d.data[d.pos] == ']' {
-		d.pos++
-		d.depth--
+	if !d.open(']') {
+		if d.err != nil {
+			return nil
+		}
 		return []any{}
 	}
 	base := d.top
@@ -248,21 +287,11 @@ func (d *fastDecoder) array() []any {
 		d.ws()
 		v := d.value()
 		d.push(v)
-		d.ws()
-		if d.pos >= len(d.data) {
-			d.fail("unexpected end of input in an array")
-			return nil
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-		case ']':
-			d.pos++
-			d.depth--
+		if !d.next(']') {
+			if d.err != nil {
+				return nil
+			}
 			return d.list(base)
-		default:
-			d.fail(`expected "," or "]" in an array`)
-			return nil
 		}
 	}
 	return nil
@@ -588,82 +617,32 @@ func (d *fastDecoder) skipString() {
 }
 
 func (d *fastDecoder) skipObject() {
-	d.pos++ // '{'
-	d.depth++
-	if d.depth > MaxDepth {
-		d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
-		return
-	}
-	d.ws()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++
-		d.depth--
+	if !d.open('}') {
 		return
 	}
 	for d.err == nil {
-		d.ws()
-		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-			d.fail("expected a string key")
+		if !d.keyStart() {
 			return
 		}
 		d.skipString()
-		d.ws()
-		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
-			d.fail(`expected ":" after a key`)
+		if !d.colon() {
 			return
 		}
-		d.pos++
-		d.ws()
 		d.skip()
-		d.ws()
-		if d.pos >= len(d.data) {
-			d.fail("unexpected end of input in an object")
-			return
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-		case '}':
-			d.pos++
-			d.depth--
-			return
-		default:
-			d.fail(`expected "," or "}" in an object`)
+		if !d.next('}') {
 			return
 		}
 	}
 }
 
 func (d *fastDecoder) skipArray() {
-	d.pos++ // '['
-	d.depth++
-	if d.depth > MaxDepth {
-		d.fail(fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
-		return
-	}
-	d.ws()
-	if d.pos < len(d.data) && d.data[d.pos] == ']' {
-		d.pos++
-		d.depth--
+	if !d.open(']') {
 		return
 	}
 	for d.err == nil {
 		d.ws()
 		d.skip()
-		d.ws()
-		if d.pos >= len(d.data) {
-			d.fail("unexpected end of input in an array")
-			return
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-		case ']':
-			d.pos++
-			d.depth--
-			return
-		default:
-			d.fail(`expected "," or "]" in an array`)
+		if !d.next(']') {
 			return
 		}
 	}
