@@ -3,8 +3,11 @@ package detect
 import (
 	"bytes"
 	"fmt"
+	"iter"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -491,27 +494,25 @@ func plainValue(v any, depth int) bool {
 	case nil, string, bool, int, float64:
 		return true
 	case []any:
-		if depth >= MaxDepth {
-			return false
-		}
-		for _, e := range x {
-			if !plainValue(e, depth+1) {
-				return false
-			}
-		}
-		return true
+		return plainValues(slices.Values(x), depth)
 	case map[string]any:
-		if depth >= MaxDepth {
-			return false
-		}
-		for _, e := range x {
-			if !plainValue(e, depth+1) {
-				return false
-			}
-		}
-		return true
+		return plainValues(maps.Values(x), depth)
 	}
 	return false
+}
+
+// plainValues reports whether the elements of a list or map at depth are
+// all plain values.
+func plainValues(elems iter.Seq[any], depth int) bool {
+	if depth >= MaxDepth {
+		return false
+	}
+	for e := range elems {
+		if !plainValue(e, depth+1) {
+			return false
+		}
+	}
+	return true
 }
 
 func formatFloat(f float64) string {
