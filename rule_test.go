@@ -222,3 +222,93 @@ func TestConcurrentEvaluate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestMatchResultsOutliveEvaluation checks that what Match returns, and
+// what the engine keeps for an alert, stays as it was while later events
+// are evaluated: the maps that events are decoded into are pooled, and no
+// value a result holds (a whole object, an object nested in one, a map an
+// expression builds) may be among them.
+func TestMatchResultsOutliveEvaluation(t *testing.T) {
+	rule := &detect.Rule{
+		ID:        "Test.Outlive",
+		Condition: `user != nil && user.name != "skip"`,
+		Title:     "{user.name} in {team.name}",
+		GroupBy:   []string{"user.id"},
+		Fields: []detect.Field{
+			{Name: "profile", Expr: "user.profile"},
+			{Name: "team", Expr: "team"},
+			{Name: "actor", Expr: `{"name": user.name, "team": team.name}`},
+		},
+	}
+	event := func(i int) []byte {
+		return fmt.Appendf(nil, `{"user": {"id": "u%d", "name": "n%d", "profile": {"age": %d}}, "team": {"name": "t%d", "size": %d}}`, i, i, i, i, i)
+	}
+	want := func(i int) string {
+		return fmt.Sprintf(`n%d in t%d|u%d|{"actor":{"name":"n%d","team":"t%d"},"profile":{"age":%d},"team":{"name":"t%d","size":%d}}`, i, i, i, i, i, i, i, i)
+	}
+	got := func(m *detect.Match) string {
+		out, err := json.Marshal(m.Outputs.Map())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Title + "|" + m.Dedup + "|" + string(out)
+	}
+	var kept []*detect.Match
+	for i := range 200 {
+		m, err := rule.Match(event(i))
+		if err != nil || m == nil {
+			t.Fatalf("event %d: %v, %v", i, m, err)
+		}
+		if g := got(m); g != want(i) {
+			t.Fatalf("event %d: %s; want %s", i, g, want(i))
+		}
+		kept = append(kept, m)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				if _, err := rule.Match(event(1000 + g*1000 + i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, m := range kept {
+		if g := got(m); g != want(i) {
+			t.Errorf("event %d, after others: %s; want %s", i, g, want(i))
+		}
+	}
+
+	// The engine keeps each group's first match until its window ends.
+	var alerts []*detect.Alert
+	eng, err := detect.NewEngine([]*detect.Rule{rule}, detect.WithSink(detect.AlertSinkFunc(func(a *detect.Alert) error {
+		alerts = append(alerts, a)
+		return nil
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		if err := eng.Process(event(i % 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := eng.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 100 {
+		t.Fatalf("%d alerts; want 100", len(alerts))
+	}
+	for _, a := range alerts {
+		var i int
+		fmt.Sscanf(a.Dedup, "u%d", &i)
+		if g := got(&detect.Match{Title: a.Title, Dedup: a.Dedup, Outputs: a.Outputs}); g != want(i) || a.EventCount != 2 {
+			t.Errorf("alert %s: %s, %d events; want %s, 2 events", a.Dedup, g, a.EventCount, want(i))
+		}
+	}
+}
