@@ -363,6 +363,10 @@ func (r *Rule) recoverEval(err *error, part, source string) {
 // everything an alert needs from it: title, dedup string, severity,
 // outputs, and the per-alert description, reference and runbook. It
 // returns nil and no error when the event does not match.
+//
+// Match reads raw JSON once, for all of these; Evaluate, Outputs and
+// AlertTitle called one after the other each read it again (unless the
+// event is an *Event from ParseEvent, decoded once and for all).
 func (r *Rule) Match(event any) (*Match, error) {
 	c, err := r.compiled()
 	if err != nil {
