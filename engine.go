@@ -3,7 +3,9 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,7 +46,7 @@ type Engine struct {
 	observed atomic.Int64 // latest time observed, Unix nanoseconds
 
 	// headFields are the top-level fields Process reads before routing:
-	// the log type and the time fields.
+	// the log type, the time fields and the fields the indexes look up.
 	headFields *fieldSet
 
 	events, matches, suppressed, ruleErrors, alerts atomic.Uint64
@@ -214,6 +216,17 @@ func (e *Engine) addRules(rules []*Rule) error {
 	}
 	e.all = newRuleSet(all, e.headFields)
 	e.untyped = newRuleSet(untyped, e.headFields)
+	// The fields the indexes look up are decoded with the head, so that
+	// the index selects an event's rules before it is decoded for them.
+	var indexed []string
+	for _, set := range append(slices.Collect(maps.Values(e.byType)), e.all, e.untyped) {
+		for _, f := range set.index {
+			if name, ok := f.path[0].(string); ok {
+				indexed = append(indexed, name)
+			}
+		}
+	}
+	e.headFields = union(e.headFields, newFieldSet(indexed...))
 	return nil
 }
 
@@ -233,17 +246,35 @@ func (e *Engine) rulesFor(lt string) *ruleSet {
 // does, with the log type of its p_log_type field. Data that is not a JSON
 // object returns a *SyntaxError and is not counted as an event.
 func (e *Engine) Process(data []byte) error {
-	// Only the log type and the time are decoded before routing; the rest
-	// is checked for syntax, and decoded once, for the fields the event's
-	// rules read, when a rule's prefilter lets the event through.
-	head, err := decodeTransient(data, e.headFields)
+	ev, err := e.decodeHead(data)
 	if err != nil {
 		return err
 	}
-	ev := &Event{fields: head, raw: data}
-	logType, _ := ev.Get(LogTypeField).(string)
-	err = e.process(ev, logType, data)
-	releaseEnv(head, e.headFields)
+	return e.processHead(ev, "")
+}
+
+// decodeHead checks the syntax of data, one JSON object, and decodes only
+// what the engine reads before routing: the log type and the time. The
+// rest is decoded once, for the fields the event's rules read, when a
+// rule's prefilter lets the event through. A syntax error is a
+// *SyntaxError.
+func (e *Engine) decodeHead(data []byte) (*Event, error) {
+	head, err := decodeTransient(data, e.headFields)
+	if err != nil {
+		return nil, err
+	}
+	return &Event{fields: head, raw: data}, nil
+}
+
+// processHead processes an event from decodeHead as Process does, with
+// logType if not empty, else the event's p_log_type field, and lets go of
+// it.
+func (e *Engine) processHead(ev *Event, logType string) error {
+	if logType == "" {
+		logType, _ = ev.Get(LogTypeField).(string)
+	}
+	err := e.process(ev, logType, ev.raw)
+	releaseEnv(ev.fields, e.headFields)
 	return err
 }
 
@@ -305,11 +336,7 @@ func (e *Engine) process(ev *Event, logType string, raw []byte) error {
 	defer func() { releaseEnv(pooled, set.reads) }()
 	var candidates bitset
 	if set.index != nil {
-		if raw != nil {
-			if err := decode(); err != nil {
-				return err
-			}
-		}
+		// The head holds the indexed fields (see addRules).
 		candidates = set.candidates(ev.fields)
 	}
 	var (

@@ -1,9 +1,11 @@
 package detect_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/detectkit/detect"
+	"github.com/detectkit/detect/rules"
 )
 
 // A synthetic catalog shaped like Panther's: 50 log types, 20 rules each.
@@ -326,4 +329,57 @@ func BenchmarkEngineRules(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkEngineSample runs the built-in rules over the sample Wiz log
+// (3,000 events of four log types, as the README's scan reads them) with
+// Engine.Process, as detect scan does, against every event decoded in full
+// first (ParseEvent, then ProcessEvent). ns/op is per event.
+func BenchmarkEngineSample(b *testing.B) {
+	data, err := os.ReadFile("examples/data/wiz_audit.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	discard := detect.AlertSinkFunc(func(*detect.Alert) error { return nil })
+	engine := func() *detect.Engine {
+		eng, err := detect.NewEngine(rules.All(), detect.WithSink(discard))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return eng
+	}
+	process := func(eng *detect.Engine) func(int) {
+		return func(i int) {
+			if err := eng.Process(lines[i%len(lines)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	parseAll := func(eng *detect.Engine) func(int) {
+		return func(i int) {
+			ev, err := detect.ParseEvent(lines[i%len(lines)])
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := eng.ProcessEvent(ev, ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		run  func(*detect.Engine) func(int)
+	}{{"process", process}, {"parse-all", parseAll}} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := bc.run(engine())
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				f(i)
+			}
+		})
+	}
+	b.Run("paired", func(b *testing.B) {
+		paired(b, "process", process(engine()), "parse-all", parseAll(engine()))
+	})
 }

@@ -276,6 +276,11 @@ func FuzzScanner(f *testing.F) {
 			if want[r.Line-1].tooLong != errors.Is(r, detect.ErrLineTooLong) {
 				t.Fatalf("report of line %d: %v; too long: %v", r.Line, r, want[r.Line-1].tooLong)
 			}
+			// The scanner checks lines without decoding them all; it
+			// must find the errors ParseEvent finds, where it finds them.
+			if l := want[r.Line-1]; l.err != nil && r.Err.Error() != l.err.Error() {
+				t.Fatalf("report of line %d: %v; ParseEvent: %v", r.Line, r.Err, l.err)
+			}
 		}
 	})
 }

@@ -135,9 +135,9 @@ type indexedField struct {
 }
 
 // minIndexed is how many rules of a set must lead with an equality for
-// the set to be indexed. An index needs the event decoded before it can
-// select rules, where prefilters may reject an event without decoding
-// it; a few prefilters cost less than decoding.
+// the set to be indexed. The engine decodes the indexed fields of every
+// event with its log type, before routing; a few prefilters cost less
+// than that.
 const minIndexed = 8
 
 // newRuleSet returns the set of rules, compiled, which must be done

@@ -8,9 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"sort"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // readLines reads every line of input with a lineReader, showing errors
@@ -251,4 +254,71 @@ func FuzzLineReader(f *testing.F) {
 			t.Fatalf("%d lines from %d newlines", lines, want-1)
 		}
 	})
+}
+
+// TestScannerMatchesProcessEvent checks that the Scanner, which decodes
+// each line only as far as the rules need, raises the alerts of events
+// decoded in full and given to ProcessEvent: the built-in Wiz rules over
+// the sample log, with each event's log type and with --log-type.
+func TestScannerMatchesProcessEvent(t *testing.T) {
+	rules, err := Load("rules/wiz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("examples/data/wiz_audit.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Lines a scan must report, between the sample's events.
+	data = append(data, "{\"p_log_type\": \"Wiz.Audit\", \"action\": [}\n{\"a\": \"\\x\"}\n"...)
+	clock := func() time.Time { return time.Date(2025, 3, 10, 0, 0, 0, 0, time.UTC) }
+	run := func(logType string, feed func(*Engine) (events, malformed int)) ([]string, int, int) {
+		var alerts []string
+		sink := AlertSinkFunc(func(a *Alert) error {
+			b, err := a.MarshalJSON()
+			alerts = append(alerts, string(b))
+			return err
+		})
+		eng, err := NewEngine(rules, WithSink(sink), WithClock(clock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		events, malformed := feed(eng)
+		if err := eng.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(alerts)
+		return alerts, events, malformed
+	}
+	for _, logType := range []string{"", "Wiz.Audit", "Wiz.Issues"} {
+		got, gotEvents, gotMalformed := run(logType, func(eng *Engine) (int, int) {
+			sc := &Scanner{Engine: eng, LogType: logType}
+			if err := sc.Scan(context.Background(), bytes.NewReader(data), "sample"); err != nil {
+				t.Fatal(err)
+			}
+			st := sc.Stats()
+			return int(st.Events), int(st.Malformed)
+		})
+		want, wantEvents, wantMalformed := run(logType, func(eng *Engine) (events, malformed int) {
+			for _, line := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
+				ev, err := ParseEvent(line)
+				if err != nil {
+					malformed++
+					continue
+				}
+				events++
+				if err := eng.ProcessEvent(ev, logType); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return events, malformed
+		})
+		if len(want) == 0 || wantMalformed != 2 {
+			t.Fatalf("log type %q: the reference raised %d alerts, found %d malformed lines", logType, len(want), wantMalformed)
+		}
+		if gotEvents != wantEvents || gotMalformed != wantMalformed || strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("log type %q: scan read %d events, %d malformed, raised %d alerts; ProcessEvent %d, %d, %d",
+				logType, gotEvents, gotMalformed, len(got), wantEvents, wantMalformed, len(want))
+		}
+	}
 }
