@@ -483,6 +483,7 @@ func (d *fastDecoder) escaped(start int) string {
 			d.pos++
 			continue
 		}
+		at := d.pos // the backslash, where an invalid escape is reported
 		d.pos++
 		if d.pos >= len(d.data) {
 			break
@@ -530,6 +531,7 @@ func (d *fastDecoder) escaped(start int) string {
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
+			d.pos = at
 			d.fail("invalid escape sequence")
 			return ""
 		}
