@@ -227,6 +227,16 @@ func (e *Engine) addRules(rules []*Rule) error {
 		}
 	}
 	e.headFields = union(e.headFields, newFieldSet(indexed...))
+	for _, set := range append(slices.Collect(maps.Values(e.byType)), e.all, e.untyped) {
+		if set.reads != nil {
+			set.unread = newFieldSet()
+			for _, n := range set.reads.names {
+				if !contains(e.headFields.names, n) {
+					set.unread.add(n)
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -250,7 +260,7 @@ func (e *Engine) Process(data []byte) error {
 	if err != nil {
 		return err
 	}
-	return e.processHead(ev, "")
+	return e.processHead(&ev, "")
 }
 
 // decodeHead checks the syntax of data, one JSON object, and decodes only
@@ -258,12 +268,12 @@ func (e *Engine) Process(data []byte) error {
 // rest is decoded once, for the fields the event's rules read, when a
 // rule's prefilter lets the event through. A syntax error is a
 // *SyntaxError.
-func (e *Engine) decodeHead(data []byte) (*Event, error) {
+func (e *Engine) decodeHead(data []byte) (Event, error) {
 	head, err := decodeTransient(data, e.headFields)
 	if err != nil {
-		return nil, err
+		return Event{}, err
 	}
-	return &Event{fields: head, raw: data}, nil
+	return Event{fields: head, raw: data}, nil
 }
 
 // processHead processes an event from decodeHead as Process does, with
@@ -323,17 +333,26 @@ func (e *Engine) process(ev *Event, logType string, raw []byte) error {
 		filterBytes = ev.raw
 	}
 	trusted := filterBytes != nil // values decoded by detect
-	var pooled map[string]any
 	decode := func() error {
-		fields, err := decodeTransient(raw, set.reads)
-		if err != nil {
-			return err
+		var fields map[string]any
+		if set.reads == nil {
+			// A rule may keep the event's map: a new one.
+			m, err := decodeFast(raw, nil)
+			if err != nil {
+				return err
+			}
+			fields = m
+		} else {
+			// The rules' fields join the head's, in its pooled map.
+			m, err := decodeFastInto(raw, set.unread, ev.fields)
+			if err != nil {
+				return err
+			}
+			fields = m
 		}
-		pooled = fields
 		ev, raw = &Event{fields: fields, raw: raw}, nil
 		return nil
 	}
-	defer func() { releaseEnv(pooled, set.reads) }()
 	var candidates bitset
 	if set.index != nil {
 		// The head holds the indexed fields (see addRules).

@@ -114,6 +114,9 @@ type ruleSet struct {
 	// reads is what decoding needs for the rules: the fields they read
 	// and the engine's head fields; nil for any field.
 	reads *fieldSet
+	// unread is reads without the head fields, which Process decodes
+	// first, before routing; nil when reads is.
+	unread *fieldSet
 	// index is nil unless enough rules lead with an equality for looking
 	// the event's values up to cost less than the prefilters it saves.
 	index []indexedField

@@ -284,31 +284,44 @@ func TestMatchResultsOutliveEvaluation(t *testing.T) {
 		}
 	}
 
-	// The engine keeps each group's first match until its window ends.
-	var alerts []*detect.Alert
-	eng, err := detect.NewEngine([]*detect.Rule{rule}, detect.WithSink(detect.AlertSinkFunc(func(a *detect.Alert) error {
-		alerts = append(alerts, a)
-		return nil
-	})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 200 {
-		if err := eng.Process(event(i % 100)); err != nil {
+	// The engine keeps each group's first match until its window ends;
+	// with a rule that keeps the whole event, too.
+	whole := &detect.Rule{ID: "Test.Whole", Condition: `user != nil`, GroupBy: []string{"user.id"},
+		Fields: []detect.Field{{Name: "event", Expr: "$env"}}}
+	for _, rs := range [][]*detect.Rule{{rule}, {rule, whole}} {
+		var alerts []*detect.Alert
+		eng, err := detect.NewEngine(rs, detect.WithSink(detect.AlertSinkFunc(func(a *detect.Alert) error {
+			alerts = append(alerts, a)
+			return nil
+		})))
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := eng.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if len(alerts) != 100 {
-		t.Fatalf("%d alerts; want 100", len(alerts))
-	}
-	for _, a := range alerts {
-		var i int
-		fmt.Sscanf(a.Dedup, "u%d", &i)
-		if g := got(&detect.Match{Title: a.Title, Dedup: a.Dedup, Outputs: a.Outputs}); g != want(i) || a.EventCount != 2 {
-			t.Errorf("alert %s: %s, %d events; want %s, 2 events", a.Dedup, g, a.EventCount, want(i))
+		for i := range 200 {
+			if err := eng.Process(event(i % 100)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := eng.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if len(alerts) != 100*len(rs) {
+			t.Fatalf("%d alerts; want %d", len(alerts), 100*len(rs))
+		}
+		for _, a := range alerts {
+			var i int
+			fmt.Sscanf(a.Dedup, "u%d", &i)
+			if a.RuleID == whole.ID {
+				var e1, e2 any
+				out, _ := json.Marshal(a.Outputs.Map()["event"])
+				if json.Unmarshal(out, &e1) != nil || json.Unmarshal(event(i), &e2) != nil || !reflect.DeepEqual(e1, e2) {
+					t.Errorf("alert %s of %s: event %s; want %s", a.Dedup, a.RuleID, out, event(i))
+				}
+				continue
+			}
+			if g := got(&detect.Match{Title: a.Title, Dedup: a.Dedup, Outputs: a.Outputs}); g != want(i) || a.EventCount != 2 {
+				t.Errorf("alert %s: %s, %d events; want %s, 2 events", a.Dedup, g, a.EventCount, want(i))
+			}
 		}
 	}
 }

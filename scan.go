@@ -139,7 +139,7 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, name string) error {
 		}
 		// As Engine.Process: the whole line is checked, and decoded only
 		// as far as the rules need.
-		var ev *Event
+		var ev Event
 		if err == nil {
 			ev, err = s.Engine.decodeHead(line)
 		}
@@ -151,7 +151,7 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, name string) error {
 			continue
 		}
 		s.events.Add(1)
-		if err := s.Engine.processHead(ev, s.LogType); err != nil {
+		if err := s.Engine.processHead(&ev, s.LogType); err != nil {
 			return err // the engine's deduper or sink, not the input
 		}
 	}
