@@ -216,18 +216,26 @@ func (e *Engine) addRules(rules []*Rule) error {
 	}
 	e.all = newRuleSet(all, e.headFields)
 	e.untyped = newRuleSet(untyped, e.headFields)
-	// The fields the indexes look up are decoded with the head, so that
-	// the index selects an event's rules before it is decoded for them.
+	// The top-level fields the indexes look up are decoded with the head,
+	// so that the index selects an event's rules before the event is
+	// decoded for them. A set that looks a nested field up decodes the
+	// event first: decoding its outer object for every event would cost
+	// more.
+	sets := append(slices.Collect(maps.Values(e.byType)), e.all, e.untyped)
 	var indexed []string
-	for _, set := range append(slices.Collect(maps.Values(e.byType)), e.all, e.untyped) {
+	for _, set := range sets {
+		set.indexInHead = true
 		for _, f := range set.index {
-			if name, ok := f.path[0].(string); ok {
+			set.indexInHead = set.indexInHead && len(f.path) == 1
+		}
+		for _, f := range set.index {
+			if name, ok := f.path[0].(string); ok && set.indexInHead {
 				indexed = append(indexed, name)
 			}
 		}
 	}
 	e.headFields = union(e.headFields, newFieldSet(indexed...))
-	for _, set := range append(slices.Collect(maps.Values(e.byType)), e.all, e.untyped) {
+	for _, set := range sets {
 		if set.reads != nil {
 			set.unread = newFieldSet()
 			for _, n := range set.reads.names {
@@ -355,7 +363,13 @@ func (e *Engine) process(ev *Event, logType string, raw []byte) error {
 	}
 	var candidates bitset
 	if set.index != nil {
-		// The head holds the indexed fields (see addRules).
+		// The head holds the indexed fields, unless one is nested (see
+		// addRules).
+		if raw != nil && !set.indexInHead {
+			if err := decode(); err != nil {
+				return err
+			}
+		}
 		candidates = set.candidates(ev.fields)
 	}
 	var (

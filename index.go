@@ -117,6 +117,9 @@ type ruleSet struct {
 	// unread is reads without the head fields, which Process decodes
 	// first, before routing; nil when reads is.
 	unread *fieldSet
+	// indexInHead is set when the index looks up top-level fields only,
+	// which Process decodes with the head.
+	indexInHead bool
 	// index is nil unless enough rules lead with an equality for looking
 	// the event's values up to cost less than the prefilters it saves.
 	index []indexedField

@@ -3,8 +3,10 @@ package detect
 import (
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLeadingEqualities(t *testing.T) {
@@ -101,5 +103,70 @@ func TestBitset(t *testing.T) {
 				t.Fatalf("n=%d: has(%d) = %v", n, i, b.has(i))
 			}
 		}
+	}
+}
+
+// TestEngineIndexInHead checks that Process, which looks top-level indexed
+// fields up before decoding the event for its rules, and nested ones after,
+// raises the alerts of ProcessEvent on fully decoded events, with the same
+// counters.
+func TestEngineIndexInHead(t *testing.T) {
+	var rules []*Rule
+	for i := range 10 {
+		rules = append(rules,
+			&Rule{ID: fmt.Sprintf("Top.%d", i), LogTypes: []string{"T.Top"}, Condition: fmt.Sprintf(`action == "A%d" && user.name != "skip"`, i), Fields: []Field{{Name: "who", Expr: "user"}}},
+			&Rule{ID: fmt.Sprintf("Nested.%d", i), LogTypes: []string{"T.Nested"}, Condition: fmt.Sprintf(`detail.eventName == "E%d"`, i), Fields: []Field{{Name: "detail", Expr: "detail"}}})
+	}
+	rules = append(rules, &Rule{ID: "Any", Condition: `action startsWith "A1" || user == nil`})
+	var events [][]byte
+	for i := range 400 {
+		a, e := i%12, i%13
+		switch i % 5 {
+		case 0:
+			events = append(events, fmt.Appendf(nil, `{"p_log_type": "T.Top", "action": "A%d", "user": {"name": "u%d"}}`, a, i))
+		case 1:
+			events = append(events, fmt.Appendf(nil, `{"p_log_type": "T.Top", "ACTION": "A%d", "action": "\u0041%d", "user": null}`, a, a))
+		case 2:
+			events = append(events, fmt.Appendf(nil, `{"p_log_type": "T.Nested", "detail": {"eventName": "E%d", "x": [1, {"eventName": "E1"}]}}`, e))
+		case 3:
+			events = append(events, fmt.Appendf(nil, `{"p_log_type": "T.Nested", "Detail": {"EVENTNAME": "E%d"}, "action": "A%d"}`, e, a))
+		default:
+			events = append(events, fmt.Appendf(nil, `{"p_log_type": "T.Top", "action": "A%d", "action": "B", "detail": {"eventName": "E%d"}}`, a, e))
+		}
+	}
+	run := func(process func(*Engine, []byte) error) ([]string, EngineStats) {
+		var alerts []string
+		eng, err := NewEngine(rules, WithSink(AlertSinkFunc(func(a *Alert) error {
+			b, err := a.MarshalJSON()
+			alerts = append(alerts, string(b))
+			return err
+		})), WithClock(func() time.Time { return time.Unix(0, 0) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !eng.byType["T.Top"].indexInHead || eng.byType["T.Nested"].indexInHead || eng.byType["T.Nested"].index == nil {
+			t.Fatalf("index in head: T.Top %v, T.Nested %v", eng.byType["T.Top"].indexInHead, eng.byType["T.Nested"].indexInHead)
+		}
+		for _, ev := range events {
+			if err := process(eng, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := eng.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(alerts)
+		return alerts, eng.Stats()
+	}
+	got, gotStats := run(func(e *Engine, raw []byte) error { return e.Process(raw) })
+	want, wantStats := run(func(e *Engine, raw []byte) error {
+		ev, err := ParseEvent(raw)
+		if err != nil {
+			return err
+		}
+		return e.ProcessEvent(ev, "")
+	})
+	if gotStats.Matches == 0 || gotStats != wantStats || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Process: %d alerts, %+v; ProcessEvent: %d alerts, %+v", len(got), gotStats, len(want), wantStats)
 	}
 }
