@@ -272,10 +272,10 @@ func (e *Engine) Process(data []byte) error {
 }
 
 // decodeHead checks the syntax of data, one JSON object, and decodes only
-// what the engine reads before routing: the log type and the time. The
-// rest is decoded once, for the fields the event's rules read, when a
-// rule's prefilter lets the event through. A syntax error is a
-// *SyntaxError.
+// what the engine reads before routing: the log type, the time and the
+// top-level fields its indexes look up. The rest is decoded once, for the
+// fields the event's rules read, when the index or a rule's prefilter lets
+// the event through. A syntax error is a *SyntaxError.
 func (e *Engine) decodeHead(data []byte) (Event, error) {
 	head, err := decodeTransient(data, e.headFields)
 	if err != nil {
@@ -342,21 +342,15 @@ func (e *Engine) process(ev *Event, logType string, raw []byte) error {
 	}
 	trusted := filterBytes != nil // values decoded by detect
 	decode := func() error {
-		var fields map[string]any
+		// The rules' fields join the head's, in its pooled map, unless a
+		// rule may keep the event's map: then a new one, of every field.
+		into := ev.fields
 		if set.reads == nil {
-			// A rule may keep the event's map: a new one.
-			m, err := decodeFast(raw, nil)
-			if err != nil {
-				return err
-			}
-			fields = m
-		} else {
-			// The rules' fields join the head's, in its pooled map.
-			m, err := decodeFastInto(raw, set.unread, ev.fields)
-			if err != nil {
-				return err
-			}
-			fields = m
+			into = nil
+		}
+		fields, err := decodeFastInto(raw, set.unread, into)
+		if err != nil {
+			return err
 		}
 		ev, raw = &Event{fields: fields, raw: raw}, nil
 		return nil
