@@ -224,13 +224,13 @@ func (e *Engine) addRules(rules []*Rule) error {
 	sets := append(slices.Collect(maps.Values(e.byType)), e.all, e.untyped)
 	var indexed []string
 	for _, set := range sets {
-		set.indexInHead = true
-		for _, f := range set.index {
-			set.indexInHead = set.indexInHead && len(f.path) == 1
-		}
-		for _, f := range set.index {
-			if name, ok := f.path[0].(string); ok && set.indexInHead {
-				indexed = append(indexed, name)
+		set.indexInHead = !slices.ContainsFunc(set.index, func(f indexedField) bool {
+			_, top := f.path[0].(string)
+			return len(f.path) != 1 || !top
+		})
+		if set.indexInHead {
+			for _, f := range set.index {
+				indexed = append(indexed, f.path[0].(string))
 			}
 		}
 	}
