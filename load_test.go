@@ -399,21 +399,12 @@ func TestLoadFunctions(t *testing.T) {
 		"global.yml": {Data: []byte("AnalysisType: global\nGlobalID: g\nDefinitions:\n  big: double(n) > 10\n")},
 		"rule.yml":   {Data: []byte(ruleHeader + "Condition: big() && double(n) < 100\nTests:\n  - {Name: big, ExpectedResult: true, Log: {n: 6}}\n  - {Name: small, ExpectedResult: false, Log: {n: 5}}\n")},
 	}
-	l := &Loader{Functions: fns}
-	rules, err := l.LoadFS(fsys, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, res := range rules[0].RunTests() {
-		if !res.Passed {
-			t.Error(res)
-		}
-	}
+	loadPassing(t, fsys, fns)
 	if _, ok := fns.definition("big"); !ok {
 		t.Error("the definitions of the global file are not in Loader.Functions")
 	}
 	// Without the function, the rule does not compile.
-	_, err = LoadFS(fsys, ".")
+	_, err := LoadFS(fsys, ".")
 	if err == nil || !strings.Contains(err.Error(), "double") {
 		t.Errorf("LoadFS without the function = %v; want a problem naming double", err)
 	}

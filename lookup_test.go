@@ -308,18 +308,10 @@ Tests:
     Log: {user: bob}
 `)},
 	}
-	l := Loader{Functions: fns}
-	rules, err := l.LoadFS(fsys, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, res := range rules[0].RunTests() {
-		if !res.Passed {
-			t.Error(res)
-		}
-	}
+	loadPassing(t, fsys, fns)
 	bad := fstest.MapFS{"bad.yml": {Data: []byte(ruleHeader + "Condition: action == \"login\" && inLookup(\"admin\", user)\n")}}
-	_, err = l.LoadFS(bad, ".")
+	l := Loader{Functions: fns}
+	_, err := l.LoadFS(bad, ".")
 	var le *LoadError
 	if !errors.As(err, &le) || len(le.Errs) != 1 {
 		t.Fatalf("LoadFS(bad) = %v; want one problem", err)
