@@ -107,8 +107,10 @@ func (d *fastDecoder) fail(msg string) {
 	}
 }
 
+// ws passes white space. A byte above ' ' ends it at once: events are
+// mostly written without any.
 func (d *fastDecoder) ws() {
-	for d.pos < len(d.data) {
+	for d.pos < len(d.data) && d.data[d.pos] <= ' ' {
 		switch d.data[d.pos] {
 		case ' ', '\t', '\n', '\r':
 			d.pos++
@@ -156,13 +158,16 @@ func (d *fastDecoder) objectInto(fields *fieldSet, m map[string]any) map[string]
 			key = d.str(true)
 			wanted = fields == nil || fields.has(key)
 		}
-		if !d.colon() {
+		if !d.punct(':') && !d.colon() {
 			return nil
 		}
 		if wanted {
 			m[key] = d.value()
 		} else {
 			d.skip()
+		}
+		if d.punct(',') {
+			continue
 		}
 		if !d.next('}') {
 			if d.err != nil {
@@ -201,6 +206,24 @@ func (d *fastDecoder) keyStart() bool {
 		return false
 	}
 	return true
+}
+
+// punct passes the byte c at d.pos and one space after it, when what
+// follows is not white space, and reports whether it did. It is the common case of colon and
+// next in compact JSON, small enough to be inlined into the loops, which
+// fall back on them when it fails.
+func (d *fastDecoder) punct(c byte) bool {
+	if i := d.pos; i+2 < len(d.data) && d.data[i] == c {
+		switch {
+		case d.data[i+1] > ' ':
+			d.pos = i + 1
+			return true
+		case d.data[i+1] == ' ' && d.data[i+2] > ' ':
+			d.pos = i + 2
+			return true
+		}
+	}
+	return false
 }
 
 // colon passes the ":" after a key.
@@ -287,6 +310,9 @@ func (d *fastDecoder) array() []any {
 		d.ws()
 		v := d.value()
 		d.push(v)
+		if d.punct(',') {
+			continue
+		}
 		if !d.next(']') {
 			if d.err != nil {
 				return nil
@@ -419,9 +445,12 @@ func stringSpecial(data []byte, start int, high bool) int {
 	}
 	for ; i+8 <= len(data); i += 8 {
 		x := binary.LittleEndian.Uint64(data[i:])
-		q := x ^ (lowBits * '"')
+		// Flipping bit 1 turns '"' into ' ' and keeps control
+		// characters below 0x20: bytes below 0x21 are then exactly the
+		// quotes and control characters.
+		q := x ^ (lowBits * 0x02)
 		b := x ^ (lowBits * '\\')
-		m := (x-lowBits*0x20)&^x | (q-lowBits)&^q | (b-lowBits)&^b
+		m := (q-lowBits*0x21)&^q | (b-lowBits)&^b
 		if m = m&highBits | x&extra; m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
@@ -627,11 +656,11 @@ func (d *fastDecoder) skipObject() {
 			return
 		}
 		d.skipString()
-		if !d.colon() {
+		if !d.punct(':') && !d.colon() {
 			return
 		}
 		d.skip()
-		if !d.next('}') {
+		if !d.punct(',') && !d.next('}') {
 			return
 		}
 	}
@@ -644,7 +673,7 @@ func (d *fastDecoder) skipArray() {
 	for d.err == nil {
 		d.ws()
 		d.skip()
-		if !d.next(']') {
+		if !d.punct(',') && !d.next(']') {
 			return
 		}
 	}

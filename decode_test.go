@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
@@ -94,9 +95,11 @@ func TestFieldSetHas(t *testing.T) {
 		{"\u017fource"},        // the long s folds to s
 		{"ACTION", "action", "Action"},
 		{strings.Repeat("x", 70), "a"},
+		// Several names of one length: a key is compared with all of them.
+		{"ip", "id", "ID", "user", "type", "name"},
 	}
 	keys := []string{"action", "ACTION", "Action", "actions", "n", "N", "sourceip", "SOURCEIP", "sourceI", "status",
-		"Key", "key", "KEY", "source", "SOURCE", strings.Repeat("X", 70), strings.Repeat("x", 69), "A", "b", ""}
+		"Key", "key", "KEY", "source", "SOURCE", strings.Repeat("X", 70), strings.Repeat("x", 69), "A", "b", "", "id", "Id", "iD", "ID", "IP", "ix", "USER", "Type", "nAme", "nam"}
 	for _, names := range sets {
 		for i := range names {
 			names[i], _ = strconv.Unquote(`"` + names[i] + `"`)
@@ -162,15 +165,24 @@ func TestStringSpecial(t *testing.T) {
 	for n := 0; n < 20000; n++ {
 		data := make([]byte, rng.IntN(40))
 		for i := range data {
-			if rng.IntN(4) == 0 {
+			switch rng.IntN(4) {
+			case 0:
 				data[i] = alphabet[rng.IntN(len(alphabet))]
-			} else {
+			case 1:
+				data[i] = byte(rng.IntN(256))
+			default:
 				data[i] = 'a' + byte(rng.IntN(26))
 			}
 		}
 		start := 0
 		if len(data) > 0 {
 			start = rng.IntN(len(data) + 1)
+		}
+		// Every byte value at every place in a word, among plain bytes.
+		if n < 256*16 {
+			data = bytes.Repeat([]byte{'a'}, 24)
+			data[n/256+4] = byte(n)
+			start = 4 * (n % 2)
 		}
 		for _, high := range []bool{false, true} {
 			want := len(data)

@@ -17,6 +17,11 @@ type fieldSet struct {
 	// other letters may equal, ignoring case, a key of another length.
 	lengths  uint64
 	nonASCII bool
+	// byLen holds the names ordered by length, those of n bytes (n < 64)
+	// from byLen[start[n]] to byLen[start[n+1]], so that a key is only
+	// compared with the names of its length.
+	byLen []string
+	start [65]uint16
 }
 
 // newFieldSet returns the set of names.
@@ -36,6 +41,15 @@ func (s *fieldSet) add(name string) {
 	s.names = append(s.names, name)
 	s.lengths |= 1 << min(len(name), 63)
 	s.nonASCII = s.nonASCII || !isASCII(name)
+	if n := len(name); n < 64 && len(s.byLen) < 1<<16-1 {
+		i := int(s.start[n+1])
+		s.byLen = append(s.byLen, "")
+		copy(s.byLen[i+1:], s.byLen[i:])
+		s.byLen[i] = name
+		for j := n + 1; j < len(s.start); j++ {
+			s.start[j]++
+		}
+	}
 }
 
 // has reports whether key may be read: names are compared ignoring case,
@@ -59,8 +73,24 @@ func (s *fieldSet) hasBytes(key []byte) bool {
 // be read; when a name is the key exactly, it returns that name, so that
 // the key needs no string of its own.
 func (s *fieldSet) match(key []byte) (exact string, ok bool) {
-	if !s.nonASCII && s.lengths&(1<<min(len(key), 63)) == 0 {
-		return "", false
+	if !s.nonASCII {
+		if s.lengths&(1<<min(len(key), 63)) == 0 {
+			return "", false
+		}
+		if n := len(key); n < 64 && len(s.byLen) == len(s.names) {
+			same := s.byLen[s.start[n]:s.start[n+1]]
+			for _, name := range same {
+				if name == string(key) {
+					return name, true
+				}
+			}
+			for _, name := range same {
+				if asciiEqualFold(name, key) {
+					return "", true
+				}
+			}
+			return "", false
+		}
 	}
 	for _, n := range s.names {
 		if len(n) == len(key) && asciiEqualFold(n, key) {
