@@ -192,6 +192,9 @@ func compileDirect(n ast.Node) direct {
 			}
 			a0, a1 := args[0], args[1]
 			if id.Value == fnGet {
+				if d := compileGetConst(n.Arguments[0], a0, n.Arguments[1]); d != nil {
+					return d
+				}
 				return func(env map[string]any) (any, error) {
 					x, err := a0(env)
 					if err != nil {
@@ -302,6 +305,31 @@ func compileGetFolded(obj, key ast.Node) direct {
 		return compileDirect(obj.Pairs[i].(*ast.PairNode).Value)
 	}
 	return nil
+}
+
+// compileGetConst compiles the read of a constant key from obj, which x
+// evaluates: a field of the event, or of an object, is looked up without
+// evaluating the key or dispatching on the object's type. It returns nil
+// when the key is not a constant string.
+func compileGetConst(obj ast.Node, x direct, key ast.Node) direct {
+	k, ok := key.(*ast.StringNode)
+	if !ok {
+		return nil
+	}
+	name := k.Value
+	if id, ok := obj.(*ast.IdentifierNode); ok && id.Value == "$env" {
+		return func(env map[string]any) (any, error) { return lookup(env, name), nil }
+	}
+	return func(env map[string]any) (any, error) {
+		o, err := x(env)
+		if err != nil {
+			return nil, err
+		}
+		if m, ok := o.(map[string]any); ok {
+			return lookup(m, name), nil
+		}
+		return get(o, name), nil
+	}
 }
 
 // compileGet compiles the read of key from obj.
