@@ -78,6 +78,8 @@ type program struct {
 	// path is set when the expression only reads a field (user.name,
 	// items[0].id): its keys, followed without running the VM.
 	path []any
+	// pathID is the fieldID of path[0] when it is a name.
+	pathID uint32
 	// direct evaluates the expression without the VM when it is simple
 	// enough; nil otherwise.
 	direct direct
@@ -118,14 +120,30 @@ const stepBytes = 64
 
 var vmPool = sync.Pool{New: func() any { return &vm.VM{MemoryBudget: MaxEvalMemory} }}
 
-// run evaluates the program against env, the event's field map.
-func (p *program) run(env map[string]any) (any, error) {
+// firstKey returns the first key of a path when it is a name.
+func firstKey(path []any) (string, bool) {
+	if len(path) == 0 {
+		return "", false
+	}
+	name, ok := path[0].(string)
+	return name, ok
+}
+
+// run evaluates the program against env, the event.
+func (p *program) run(env evalEnv) (any, error) {
 	if p.path != nil {
-		var v any = env
-		for _, k := range p.path {
-			if v = get(v, k); v == nil {
+		var v any
+		keys := p.path
+		if name, ok := firstKey(keys); ok {
+			v, keys = env.field(name, p.pathID), keys[1:]
+		} else {
+			v = env.asMap()
+		}
+		for _, k := range keys {
+			if v == nil {
 				break
 			}
+			v = get(v, k)
 		}
 		return v, nil
 	}
@@ -137,13 +155,19 @@ func (p *program) run(env map[string]any) (any, error) {
 		}
 	}
 	m := vmPool.Get().(*vm.VM)
-	out, err := m.Run(p.prog, env)
+	out, err := m.Run(p.prog, env.asMap())
 	vmPool.Put(m)
 	return out, err
 }
 
+// withoutVM reports whether the program runs without expr's VM (unless
+// it fails): it follows a path, or is a direct program.
+func (p *program) withoutVM() bool {
+	return p.path != nil || p.direct != nil
+}
+
 // runBool evaluates a condition.
-func (p *program) runBool(env map[string]any) (bool, error) {
+func (p *program) runBool(env evalEnv) (bool, error) {
 	out, err := p.run(env)
 	if err != nil {
 		return false, err
@@ -294,6 +318,9 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	p := &program{source: source, kind: kind, prog: prog, filter: filter, equal: equal, reads: topLevelReads(tree.Node)}
 	if kind == kindValue {
 		p.path = fieldPath(tree.Node)
+		if name, ok := firstKey(p.path); ok {
+			p.pathID = fieldID(name)
+		}
 	}
 	p.direct = compileDirect(tree.Node)
 	p.plain = p.path != nil || p.direct != nil && infallible(tree.Node) && plainConstants(tree.Node)

@@ -362,7 +362,7 @@ func TestDirectMatchesVM(t *testing.T) {
 		direct++
 		m := new(vm.VM)
 		want, wantErr := m.Run(p.prog, env)
-		got, gotErr := p.direct(env)
+		got, gotErr := p.direct(mapEnv(env))
 		if gotErr != nil {
 			if wantErr == nil {
 				t.Errorf("%s: direct error %v; VM gives %v", c, gotErr, want)
@@ -402,7 +402,7 @@ func TestFoldedReadsMatchVM(t *testing.T) {
 		}
 		m := new(vm.VM)
 		want, wantErr := m.Run(p.prog, env)
-		got, gotErr := p.run(env)
+		got, gotErr := p.run(mapEnv(env))
 		if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s = %v, %v; VM gives %v, %v", x, got, gotErr, want, wantErr)
 		}
@@ -413,7 +413,7 @@ func TestFoldedReadsMatchVM(t *testing.T) {
 		if p.direct == nil {
 			t.Fatalf("%s is not evaluated directly", x)
 		}
-		if n := testing.AllocsPerRun(100, func() { _, _ = p.direct(env) }); n != 0 {
+		if n := testing.AllocsPerRun(100, func() { _, _ = p.direct(mapEnv(env)) }); n != 0 {
 			t.Errorf("%s: %v allocations per run; want 0", x, n)
 		}
 	}

@@ -179,6 +179,47 @@ func (d *fastDecoder) objectInto(fields *fieldSet, m map[string]any) map[string]
 	return nil
 }
 
+// objectSlots is objectInto for the top-level object of an event, into
+// slots: each key that a slot takes is decoded once, and the others are
+// skipped.
+func (d *fastDecoder) objectSlots(s *slots) {
+	if !d.open('}') {
+		return
+	}
+	set := s.set
+	for d.err == nil {
+		if !d.keyStart() {
+			return
+		}
+		var take uint32
+		var key []byte
+		if end := d.plainStringEnd(); end >= 0 {
+			key = d.data[d.pos+1 : end]
+			d.pos = end + 1
+			if set.lengths&(1<<min(len(key), 63)) != 0 {
+				take = s.wants(key, true)
+			}
+		} else {
+			key = []byte(d.str(true))
+			take = s.wants(key, false)
+		}
+		if !d.punct(':') && !d.colon() {
+			return
+		}
+		if take != 0 {
+			s.put(take, key, d.value())
+		} else {
+			d.skip()
+		}
+		if d.punct(',') {
+			continue
+		}
+		if !d.next('}') {
+			return
+		}
+	}
+}
+
 // open enters the object or array at d.pos, which close ends, and
 // reports whether a member follows: false when the container is empty
 // (and passed) or too deep (an error).

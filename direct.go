@@ -12,7 +12,7 @@ import (
 // same rewritten tree and calls the same functions as the VM would, so its
 // answers are the VM's; when it meets an error, the VM runs the expression
 // again to report the error with its position.
-type direct func(env map[string]any) (any, error)
+type direct func(env evalEnv) (any, error)
 
 // directFunctions are the internal functions a direct program may call.
 var directFunctions = map[string]func(args ...any) (any, error){
@@ -27,24 +27,24 @@ func compileDirect(n ast.Node) direct {
 	switch n := n.(type) {
 	case *ast.StringNode:
 		v := any(n.Value)
-		return func(map[string]any) (any, error) { return v, nil }
+		return func(evalEnv) (any, error) { return v, nil }
 	case *ast.IntegerNode:
 		v := any(n.Value)
-		return func(map[string]any) (any, error) { return v, nil }
+		return func(evalEnv) (any, error) { return v, nil }
 	case *ast.FloatNode:
 		v := any(n.Value)
-		return func(map[string]any) (any, error) { return v, nil }
+		return func(evalEnv) (any, error) { return v, nil }
 	case *ast.BoolNode:
 		v := any(n.Value)
-		return func(map[string]any) (any, error) { return v, nil }
+		return func(evalEnv) (any, error) { return v, nil }
 	case *ast.NilNode:
-		return func(map[string]any) (any, error) { return nil, nil }
+		return func(evalEnv) (any, error) { return nil, nil }
 	case *ast.ConstantNode:
 		v := n.Value
-		return func(map[string]any) (any, error) { return v, nil }
+		return func(evalEnv) (any, error) { return v, nil }
 	case *ast.IdentifierNode:
 		if n.Value == "$env" {
-			return func(env map[string]any) (any, error) { return env, nil }
+			return func(env evalEnv) (any, error) { return env.asMap(), nil }
 		}
 	case *ast.UnaryNode:
 		if n.Operator != "!" && n.Operator != "not" {
@@ -54,7 +54,7 @@ func compileDirect(n ast.Node) direct {
 		if x == nil {
 			return nil
 		}
-		return func(env map[string]any) (any, error) {
+		return func(env evalEnv) (any, error) {
 			v, err := x(env)
 			if err != nil {
 				return nil, err
@@ -82,7 +82,7 @@ func compileDirect(n ast.Node) direct {
 				x = r
 			}
 			if lnil || rnil {
-				return func(env map[string]any) (any, error) {
+				return func(env evalEnv) (any, error) {
 					v, err := x(env)
 					if err != nil {
 						return nil, err
@@ -90,7 +90,7 @@ func compileDirect(n ast.Node) direct {
 					return isNil(v) != neg, nil
 				}
 			}
-			return func(env map[string]any) (any, error) {
+			return func(env evalEnv) (any, error) {
 				a, err := l(env)
 				if err != nil {
 					return nil, err
@@ -103,7 +103,7 @@ func compileDirect(n ast.Node) direct {
 			}
 		case "&&", "and", "||", "or":
 			or := n.Operator == "||" || n.Operator == "or"
-			return func(env map[string]any) (any, error) {
+			return func(env evalEnv) (any, error) {
 				a, err := l(env)
 				if err != nil {
 					return nil, err
@@ -148,7 +148,7 @@ func compileDirect(n ast.Node) direct {
 				return nil
 			}
 		}
-		return func(env map[string]any) (any, error) {
+		return func(env evalEnv) (any, error) {
 			m := make(map[string]any, len(keys))
 			for i, k := range keys {
 				v, err := vals[i](env)
@@ -177,7 +177,7 @@ func compileDirect(n ast.Node) direct {
 		switch len(args) {
 		case 1:
 			a0 := args[0]
-			return func(env map[string]any) (any, error) {
+			return func(env evalEnv) (any, error) {
 				x, err := a0(env)
 				if err != nil {
 					return nil, err
@@ -195,7 +195,7 @@ func compileDirect(n ast.Node) direct {
 				if d := compileGetConst(n.Arguments[0], a0, n.Arguments[1]); d != nil {
 					return d
 				}
-				return func(env map[string]any) (any, error) {
+				return func(env evalEnv) (any, error) {
 					x, err := a0(env)
 					if err != nil {
 						return nil, err
@@ -207,7 +207,7 @@ func compileDirect(n ast.Node) direct {
 					return get(x, k), nil
 				}
 			}
-			return func(env map[string]any) (any, error) {
+			return func(env evalEnv) (any, error) {
 				x, err := a0(env)
 				if err != nil {
 					return nil, err
@@ -245,7 +245,7 @@ func conditional(c, a, b direct) direct {
 	if c == nil || a == nil || b == nil {
 		return nil
 	}
-	return func(env map[string]any) (any, error) {
+	return func(env evalEnv) (any, error) {
 		v, err := c(env)
 		if err != nil {
 			return nil, err
@@ -279,7 +279,7 @@ func compileGetFolded(obj, key ast.Node) direct {
 		switch obj.Value.(type) {
 		case map[string]any, []any, nil:
 			v := get(obj.Value, k.Value)
-			return func(map[string]any) (any, error) { return v, nil }
+			return func(evalEnv) (any, error) { return v, nil }
 		}
 	case *ast.ConditionalNode:
 		return conditional(compileDirect(obj.Cond), compileGet(obj.Exp1, k), compileGet(obj.Exp2, k))
@@ -300,7 +300,7 @@ func compileGetFolded(obj, key ast.Node) direct {
 		}
 		i, found := get(index, k.Value).(int)
 		if !found {
-			return func(map[string]any) (any, error) { return nil, nil }
+			return func(evalEnv) (any, error) { return nil, nil }
 		}
 		return compileDirect(obj.Pairs[i].(*ast.PairNode).Value)
 	}
@@ -318,9 +318,10 @@ func compileGetConst(obj ast.Node, x direct, key ast.Node) direct {
 	}
 	name := k.Value
 	if id, ok := obj.(*ast.IdentifierNode); ok && id.Value == "$env" {
-		return func(env map[string]any) (any, error) { return lookup(env, name), nil }
+		id := fieldID(name)
+		return func(env evalEnv) (any, error) { return env.field(name, id), nil }
 	}
-	return func(env map[string]any) (any, error) {
+	return func(env evalEnv) (any, error) {
 		o, err := x(env)
 		if err != nil {
 			return nil, err

@@ -385,7 +385,7 @@ func (e *Engine) process(ev *Event, logType string, raw []byte) error {
 			}
 		}
 		h := Hit{Type: AlertRule, LogType: logType}
-		m, err := r.matchEnv(sr.compiled, ev.fields, trusted)
+		m, err := r.matchEnv(sr.compiled, mapEnv(ev.fields), trusted)
 		switch {
 		case err != nil:
 			var ee *EvalError

@@ -58,7 +58,7 @@ func TestExtendingDocExamples(t *testing.T) {
 			t.Errorf("docs/extending.md:%d: %s does not compile: %s", line, src, e.Msg)
 			continue
 		}
-		v, err := p.run(map[string]any{})
+		v, err := p.run(mapEnv(map[string]any{}))
 		if err != nil {
 			t.Errorf("docs/extending.md:%d: %s: %v", line, src, err)
 			continue

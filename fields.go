@@ -22,6 +22,33 @@ type fieldSet struct {
 	// compared with the names of its length.
 	byLen []string
 	start [65]uint16
+	// byLenIndex holds the place in names of each name of byLen.
+	byLenIndex []uint16
+	// ids holds each name's fieldID, in the order of names.
+	ids []uint32
+}
+
+// fieldIDs numbers the top-level field names that expressions read, once
+// per process, so that a compiled read finds its field among a rule's
+// slots by comparing numbers.
+var fieldIDs struct {
+	sync.Mutex
+	m map[string]uint32
+}
+
+// fieldID returns the number of a top-level field name.
+func fieldID(name string) uint32 {
+	fieldIDs.Lock()
+	defer fieldIDs.Unlock()
+	id, ok := fieldIDs.m[name]
+	if !ok {
+		if fieldIDs.m == nil {
+			fieldIDs.m = map[string]uint32{}
+		}
+		id = uint32(len(fieldIDs.m))
+		fieldIDs.m[name] = id
+	}
+	return id
 }
 
 // newFieldSet returns the set of names.
@@ -39,6 +66,7 @@ func (s *fieldSet) add(name string) {
 		return
 	}
 	s.names = append(s.names, name)
+	s.ids = append(s.ids, fieldID(name))
 	s.lengths |= 1 << min(len(name), 63)
 	s.nonASCII = s.nonASCII || !isASCII(name)
 	if n := len(name); n < 64 && len(s.byLen) < 1<<16-1 {
@@ -46,6 +74,9 @@ func (s *fieldSet) add(name string) {
 		s.byLen = append(s.byLen, "")
 		copy(s.byLen[i+1:], s.byLen[i:])
 		s.byLen[i] = name
+		s.byLenIndex = append(s.byLenIndex, 0)
+		copy(s.byLenIndex[i+1:], s.byLenIndex[i:])
+		s.byLenIndex[i] = uint16(len(s.names) - 1)
 		for j := n + 1; j < len(s.start); j++ {
 			s.start[j]++
 		}

@@ -47,7 +47,7 @@ func evalValue(t testing.TB, source string, env map[string]any, funcs *Functions
 	if e != nil {
 		t.Fatalf("compile %s: %s%s", source, e.Msg, e.at(source))
 	}
-	v, err := p.run(env)
+	v, err := p.run(mapEnv(env))
 	if err != nil {
 		t.Fatalf("run %s: %v", source, err)
 	}
@@ -244,7 +244,7 @@ func TestLibraryNeverFails(t *testing.T) {
 					t.Errorf("%s does not compile: %s", c, e.Msg)
 					continue
 				}
-				got, err := p.run(env)
+				got, err := p.run(mapEnv(env))
 				if err != nil {
 					t.Errorf("%s: %v; want no error", c, err)
 					continue

@@ -190,22 +190,22 @@ func (r *Rule) AlertSeverity(event any) (Severity, error) {
 	return r.severity(c, env)
 }
 
-func (r *Rule) prepare(event any) (*compiledRule, map[string]any, error) {
+func (r *Rule) prepare(event any) (*compiledRule, evalEnv, error) {
 	c, err := r.compiled()
 	if err != nil {
-		return nil, nil, err
+		return nil, evalEnv{}, err
 	}
 	env, err := eventMap(event)
 	if err != nil {
-		return nil, nil, err
+		return nil, evalEnv{}, err
 	}
-	return c, env, nil
+	return c, mapEnv(env), nil
 }
 
 // alertFields computes what a match contributes to an alert. decoded
 // tells that env was decoded from JSON by detect, so that the values read
 // from it need no check that an alert can carry them.
-func (r *Rule) alertFields(c *compiledRule, env map[string]any, decoded bool) (*Match, error) {
+func (r *Rule) alertFields(c *compiledRule, env evalEnv, decoded bool) (*Match, error) {
 	m := &Match{Rule: r, Description: r.Description, Reference: r.Reference, Runbook: r.Runbook}
 	var err error
 	if m.Title, err = r.title(c, env); err != nil {
@@ -247,7 +247,7 @@ func (r *Rule) alertFields(c *compiledRule, env map[string]any, decoded bool) (*
 // detect, an output made only of the event's values (a field, an object
 // of fields) holds decoded JSON, which an alert can always carry: it is
 // not checked again.
-func (r *Rule) outputs(c *compiledRule, env map[string]any, decoded bool) (_ Outputs, err error) {
+func (r *Rule) outputs(c *compiledRule, env evalEnv, decoded bool) (_ Outputs, err error) {
 	out := make(Outputs, 0, len(c.fields))
 	i := 0
 	defer func() {
@@ -272,7 +272,7 @@ func (r *Rule) outputs(c *compiledRule, env map[string]any, decoded bool) (_ Out
 
 // renderTemplate renders one of the rule's templates: its title,
 // description, reference or runbook.
-func (r *Rule) renderTemplate(part string, t *template, env map[string]any) (s string, err error) {
+func (r *Rule) renderTemplate(part string, t *template, env evalEnv) (s string, err error) {
 	defer r.recoverEval(&err, part, t.source)
 	if s, err = t.render(env); err != nil {
 		return "", r.evalError(part, t.source, err)
@@ -288,7 +288,7 @@ func (r *Rule) defaultTitle() string {
 	return r.ID
 }
 
-func (r *Rule) title(c *compiledRule, env map[string]any) (string, error) {
+func (r *Rule) title(c *compiledRule, env evalEnv) (string, error) {
 	if c.title == nil {
 		return truncate(r.defaultTitle()), nil
 	}
@@ -302,7 +302,7 @@ func (r *Rule) title(c *compiledRule, env map[string]any) (string, error) {
 	return truncate(s), nil
 }
 
-func (r *Rule) dedup(c *compiledRule, env map[string]any, title string) (_ string, err error) {
+func (r *Rule) dedup(c *compiledRule, env evalEnv, title string) (_ string, err error) {
 	if len(c.groupBy) > 0 {
 		i := 0
 		defer func() {
@@ -344,7 +344,7 @@ func groupByPart(i, n int) string {
 	return "group by"
 }
 
-func (r *Rule) severity(c *compiledRule, env map[string]any) (_ Severity, err error) {
+func (r *Rule) severity(c *compiledRule, env evalEnv) (_ Severity, err error) {
 	i := 0
 	defer func() {
 		if p := recover(); p != nil {
@@ -597,7 +597,7 @@ type templatePart struct {
 	prog *program // nil for literal text
 }
 
-func (t *template) render(env map[string]any) (string, error) {
+func (t *template) render(env evalEnv) (string, error) {
 	if len(t.parts) == 1 && t.parts[0].prog == nil {
 		return t.parts[0].text, nil
 	}

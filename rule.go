@@ -117,6 +117,11 @@ type compiledRule struct {
 	description *template
 	reference   *template
 	runbook     *template
+	// onSlots tells that the rule's expressions may run on raw JSON
+	// decoded into slots (see slots): they read few fields, and each
+	// runs without expr's VM, which needs a map. condOnSlots is onSlots
+	// for the condition alone.
+	onSlots, condOnSlots bool
 }
 
 type compiledField struct {
@@ -245,30 +250,42 @@ func (r *Rule) build(funcs *Functions) *ruleState {
 		c.severities = append(c.severities, compiledSeverity{to: d.ChangeTo, cond: p})
 	}
 	c.reads = c.fieldsRead()
+	c.condOnSlots = slotted(c.condition.reads) && c.condition.withoutVM()
+	c.onSlots = slotted(c.reads)
+	for _, p := range c.programs() {
+		c.onSlots = c.onSlots && p.withoutVM()
+	}
 	return &ruleState{funcs: funcs, c: c}
+}
+
+// programs returns every program of the rule.
+func (c *compiledRule) programs() []*program {
+	progs := []*program{c.condition}
+	for _, t := range []*template{c.title, c.description, c.reference, c.runbook} {
+		if t != nil {
+			for _, p := range t.parts {
+				if p.prog != nil {
+					progs = append(progs, p.prog)
+				}
+			}
+		}
+	}
+	progs = append(progs, c.groupBy...)
+	for _, f := range c.fields {
+		progs = append(progs, f.prog)
+	}
+	for _, s := range c.severities {
+		progs = append(progs, s.cond)
+	}
+	return progs
 }
 
 // fieldsRead is the union of the top-level fields that the rule's
 // expressions read.
 func (c *compiledRule) fieldsRead() *fieldSet {
-	sets := []*fieldSet{c.condition.reads}
-	for _, t := range []*template{c.title, c.description, c.reference, c.runbook} {
-		if t != nil {
-			for _, p := range t.parts {
-				if p.prog != nil {
-					sets = append(sets, p.prog.reads)
-				}
-			}
-		}
-	}
-	for _, p := range c.groupBy {
+	var sets []*fieldSet
+	for _, p := range c.programs() {
 		sets = append(sets, p.reads)
-	}
-	for _, f := range c.fields {
-		sets = append(sets, f.prog.reads)
-	}
-	for _, s := range c.severities {
-		sets = append(sets, s.cond.reads)
 	}
 	return union(sets...)
 }
@@ -313,7 +330,7 @@ func (r *Rule) Evaluate(event any) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return r.match(c, env)
+	return r.match(c, mapEnv(env))
 }
 
 // EvaluateJSON is Evaluate for one JSON object. Taking the bytes as they
@@ -330,16 +347,16 @@ func (r *Rule) EvaluateJSON(data []byte) (bool, error) {
 		}
 		return false, nil
 	}
-	env, err := decodeTransient(data, c.condition.reads)
+	env, err := decodeEnv(data, c.condition.reads, c.condOnSlots)
 	if err != nil {
 		return false, err
 	}
 	ok, err := r.match(c, env)
-	releaseEnv(env, c.condition.reads)
+	env.release(c.condition.reads)
 	return ok, err
 }
 
-func (r *Rule) match(c *compiledRule, env map[string]any) (ok bool, err error) {
+func (r *Rule) match(c *compiledRule, env evalEnv) (ok bool, err error) {
 	defer r.recoverEval(&err, "condition", c.condition.source)
 	ok, err = c.condition.runBool(env)
 	if err != nil {
@@ -372,7 +389,7 @@ func (r *Rule) Match(event any) (*Match, error) {
 	if err != nil {
 		return nil, err
 	}
-	var env map[string]any
+	var env evalEnv
 	raw, decoded := rawJSON(event)
 	if decoded {
 		if !c.condition.filter.mayMatch(raw) {
@@ -383,21 +400,25 @@ func (r *Rule) Match(event any) (*Match, error) {
 			return nil, nil
 		}
 		if ev, isEvent := event.(*Event); isEvent {
-			env = ev.fields
-		} else if env, err = decodeTransient(raw, c.reads); err != nil {
+			env = mapEnv(ev.fields)
+		} else if env, err = decodeEnv(raw, c.reads, c.onSlots); err != nil {
 			return nil, err
 		} else {
-			defer releaseEnv(env, c.reads)
+			defer env.release(c.reads)
 		}
-	} else if env, err = eventMap(event); err != nil {
-		return nil, err
+	} else {
+		m, err := eventMap(event)
+		if err != nil {
+			return nil, err
+		}
+		env = mapEnv(m)
 	}
 	return r.matchEnv(c, env, decoded)
 }
 
 // matchEnv is Match on an event decoded into env; decoded tells that
 // detect decoded it from JSON.
-func (r *Rule) matchEnv(c *compiledRule, env map[string]any, decoded bool) (*Match, error) {
+func (r *Rule) matchEnv(c *compiledRule, env evalEnv, decoded bool) (*Match, error) {
 	ok, err := r.match(c, env)
 	if err != nil || !ok {
 		return nil, err

@@ -1,0 +1,214 @@
+package detect
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+)
+
+// evalEnv is the event that an expression is evaluated on: a map of its
+// fields, or, when one rule evaluates raw JSON, the slots into which the
+// fields it reads were decoded.
+type evalEnv struct {
+	m map[string]any
+	s *slots
+}
+
+// mapEnv is the environment of an event held as a map.
+func mapEnv(m map[string]any) evalEnv { return evalEnv{m: m} }
+
+// field reads a top-level field of the event, as lookup does; id is
+// fieldID(name).
+func (e evalEnv) field(name string, id uint32) any {
+	if e.s != nil {
+		return e.s.field(id)
+	}
+	return lookup(e.m, name)
+}
+
+// asMap returns the event as a map. From slots, the map holds the fields
+// that the rule reads, each under its name: lookups of those names give
+// the same answers as on the whole event.
+func (e evalEnv) asMap() map[string]any {
+	if e.s != nil {
+		return e.s.asMap()
+	}
+	return e.m
+}
+
+// maxSlots is the most fields a rule may read to be evaluated on slots.
+const maxSlots = 16
+
+// slots hold the top-level fields of one event that a rule reads, one per
+// name of its field set, for the length of one evaluation. Reading a
+// field then compares small numbers rather than hashing its name in a
+// map, and the decoder stores each field once, where a map would store
+// every key that matches a name ignoring case.
+type slots struct {
+	set  *fieldSet
+	vals [maxSlots]any
+	// state tells how vals[i] was found: not at all, by a key that
+	// equals the name ignoring case (best is that key), or by the key
+	// that is the name.
+	state [maxSlots]uint8
+	best  [maxSlots][]byte
+	m     map[string]any // built by asMap
+}
+
+const (
+	slotAbsent = iota
+	slotFolded
+	slotExact
+)
+
+var slotsPool = sync.Pool{New: func() any { return new(slots) }}
+
+// slotted reports whether expressions that read the fields of set can be
+// evaluated on slots: set is small and its names are ASCII.
+func slotted(set *fieldSet) bool {
+	return set != nil && len(set.names) <= maxSlots && !set.nonASCII
+}
+
+// field returns the value of the field numbered id.
+func (s *slots) field(id uint32) any {
+	for i, x := range s.set.ids {
+		if x == id {
+			return s.vals[i]
+		}
+	}
+	return nil
+}
+
+func (s *slots) asMap() map[string]any {
+	if s.m == nil {
+		s.m = make(map[string]any, len(s.set.names))
+		for i, n := range s.set.names {
+			if s.state[i] != slotAbsent {
+				s.m[n] = s.vals[i]
+			}
+		}
+	}
+	return s.m
+}
+
+// release empties s and returns it to the pool.
+func (s *slots) release() {
+	n := len(s.set.names)
+	clear(s.vals[:n])
+	clear(s.state[:n])
+	clear(s.best[:n])
+	s.set, s.m = nil, nil
+	slotsPool.Put(s)
+}
+
+// wants returns the slots that take the value of key, as a bit set: those
+// whose name is key, and those whose name equals key ignoring case when
+// no key that is the name, and no smaller such key, came before (lookup
+// prefers the exact key, then the smallest in byte order). plain tells
+// that key is printable ASCII.
+func (s *slots) wants(key []byte, plain bool) uint32 {
+	set := s.set
+	if plain && len(key) < 64 {
+		// Only the names of the key's length may match it.
+		var take uint32
+		lo, hi := set.start[len(key)], set.start[len(key)+1]
+		for j := lo; j < hi; j++ {
+			n, i := set.byLen[j], set.byLenIndex[j]
+			if n == string(key) {
+				take |= 1 << i
+			} else if asciiEqualFold(n, key) && s.foldWins(i, key) {
+				take |= 1 << i
+			}
+		}
+		return take
+	}
+	var take uint32
+	for i, n := range set.names {
+		if n == string(key) || strings.EqualFold(n, string(key)) && s.foldWins(uint16(i), key) {
+			take |= 1 << i
+		}
+	}
+	return take
+}
+
+// foldWins reports whether key, which equals the name of slot i ignoring
+// case only, takes the slot from what it holds.
+func (s *slots) foldWins(i uint16, key []byte) bool {
+	switch s.state[i] {
+	case slotExact:
+		return false
+	case slotFolded:
+		return bytes.Compare(key, s.best[i]) <= 0
+	}
+	return true
+}
+
+// put stores v in the slots of take, found by key.
+func (s *slots) put(take uint32, key []byte, v any) {
+	for i, n := range s.set.names {
+		if take&(1<<i) == 0 {
+			continue
+		}
+		s.vals[i] = v
+		if n == string(key) {
+			s.state[i] = slotExact
+		} else {
+			s.state[i], s.best[i] = slotFolded, key
+		}
+	}
+}
+
+// decodeSlots decodes the fields of the JSON object data that set names
+// into slots from the pool, and checks the syntax of the rest; release
+// them when the evaluation is over.
+func decodeSlots(data []byte, set *fieldSet) (*slots, *SyntaxError) {
+	s := slotsPool.Get().(*slots)
+	s.set = set
+	d := fastDecoder{data: data}
+	defer d.release()
+	d.ws()
+	if d.pos >= len(data) || data[d.pos] != '{' {
+		s.release()
+		_, err := decodeFast(data, set)
+		return nil, err
+	}
+	d.objectSlots(s)
+	if d.err == nil {
+		d.ws()
+		if d.pos < len(data) {
+			d.err = &SyntaxError{Offset: int64(d.pos), Msg: "text after the JSON object"}
+		}
+	}
+	if d.err != nil {
+		s.release()
+		return nil, d.err
+	}
+	return s, nil
+}
+
+// decodeEnv decodes the JSON object data for expressions that read the
+// fields of set, into slots when onSlots is set, else into a map. Call
+// release with the same set when the evaluation is over.
+func decodeEnv(data []byte, set *fieldSet, onSlots bool) (evalEnv, error) {
+	if onSlots {
+		s, err := decodeSlots(data, set)
+		if err != nil {
+			return evalEnv{}, err
+		}
+		return evalEnv{s: s}, nil
+	}
+	m, err := decodeTransient(data, set)
+	if err != nil {
+		return evalEnv{}, err
+	}
+	return mapEnv(m), nil
+}
+
+// release returns what an environment from decodeEnv holds to its pool.
+func (e evalEnv) release(set *fieldSet) {
+	if e.s != nil {
+		e.s.release()
+		return
+	}
+	releaseEnv(e.m, set)
+}

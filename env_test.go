@@ -1,0 +1,97 @@
+package detect
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// TestSlotsAgreeWithMaps evaluates rules on raw events decoded into slots
+// and on the same events decoded into maps, and requires the same
+// matches: an exact key wins over keys that equal a name ignoring case,
+// the smallest of those wins otherwise, the last of duplicate keys wins,
+// and escaped keys count as what they decode to.
+func TestSlotsAgreeWithMaps(t *testing.T) {
+	rules := []*Rule{
+		{
+			ID: "Slots.Fold", LogTypes: []string{"T"}, Condition: `action != nil || Action != nil || id == "x"`,
+			Title: "{action}/{Action}/{ACTION}", GroupBy: []string{`id`},
+			Fields: fields("a", "action", "b", "Action", "c", "ACTION", "id", "id", "user", "user.name", "n", "nAme"),
+		},
+		{
+			ID: "Slots.Path", LogTypes: []string{"T"}, Condition: `user.name startsWith "u" && status == "SUCCESS"`,
+			Fields: fields("user", "user", "status", "STATUS"),
+		},
+	}
+	for _, r := range rules {
+		c, err := r.compiled()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.onSlots || !c.condOnSlots {
+			t.Fatalf("%s is not evaluated on slots", r.ID)
+		}
+	}
+	keys := []string{"action", "Action", "ACTION", "aCTION", `\u0061ction`, `Act\u0069on`, "actions",
+		"id", "ID", "Id", "user", "USER", "status", "Status", "STATUS", "name", "NAME", "nAme", `\u212aey`, "other"}
+	values := []string{`"x"`, `"u1"`, `"SUCCESS"`, `null`, `1`, `{"name": "u2"}`, `{"NAME": "v"}`, `[1, "a"]`, `"\u0041"`, `true`}
+	rng := rand.New(rand.NewPCG(5, 6))
+	events := 0
+	for n := 0; n < 4000; n++ {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range rng.IntN(8) {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, `"%s": %s`, keys[rng.IntN(len(keys))], values[rng.IntN(len(values))])
+		}
+		b.WriteString("}")
+		raw := []byte(b.String())
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		events++
+		for _, r := range rules {
+			got, err := r.Match(raw)
+			want, werr := r.Match(m)
+			if fmt.Sprint(err) != fmt.Sprint(werr) || summary(got) != summary(want) {
+				t.Fatalf("%s on %s:\nslots %s, %v\nmap   %s, %v", r.ID, raw, summary(got), err, summary(want), werr)
+			}
+			ok, err := r.EvaluateJSON(raw)
+			if want == nil && werr == nil && (ok || err != nil) {
+				t.Fatalf("%s on %s: EvaluateJSON = %v, %v; Match(map) did not match", r.ID, raw, ok, err)
+			}
+			if want != nil && !ok {
+				t.Fatalf("%s on %s: EvaluateJSON = false, %v; Match(map) matched", r.ID, raw, err)
+			}
+		}
+	}
+	if events == 0 {
+		t.Fatal("no events")
+	}
+}
+
+// fields returns the outputs of name, expression pairs.
+func fields(pairs ...string) []Field {
+	var out []Field
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out = append(out, Field{Name: pairs[i], Expr: pairs[i+1]})
+	}
+	return out
+}
+
+// summary is what a Match says, as text to compare.
+func summary(m *Match) string {
+	if m == nil {
+		return "no match"
+	}
+	out, err := json.Marshal(m.Outputs.Map())
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%q %q %s", m.Title, m.Dedup, out)
+}
