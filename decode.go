@@ -191,23 +191,23 @@ func (d *fastDecoder) objectSlots(s *slots) {
 		if !d.keyStart() {
 			return
 		}
-		var take uint32
+		var take, exact uint32
 		var key []byte
 		if end := d.plainStringEnd(); end >= 0 {
 			key = d.data[d.pos+1 : end]
 			d.pos = end + 1
 			if set.lengths&(1<<min(len(key), 63)) != 0 {
-				take = s.wants(key, true)
+				take, exact = s.wants(key, true)
 			}
 		} else {
 			key = []byte(d.str(true))
-			take = s.wants(key, false)
+			take, exact = s.wants(key, false)
 		}
 		if !d.punct(':') && !d.colon() {
 			return
 		}
 		if take != 0 {
-			s.put(take, key, d.value())
+			s.put(take, exact, key, d.value())
 		} else {
 			d.skip()
 		}

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"bytes"
+	"math/bits"
 	"strings"
 	"sync"
 )
@@ -71,6 +72,12 @@ func slotted(set *fieldSet) bool {
 
 // field returns the value of the field numbered id.
 func (s *slots) field(id uint32) any {
+	if int(id) < len(s.set.slotOf) {
+		if i := s.set.slotOf[id]; i != 0 {
+			return s.vals[i-1]
+		}
+		return nil
+	}
 	for i, x := range s.set.ids {
 		if x == id {
 			return s.vals[i]
@@ -101,34 +108,36 @@ func (s *slots) release() {
 	slotsPool.Put(s)
 }
 
-// wants returns the slots that take the value of key, as a bit set: those
-// whose name is key, and those whose name equals key ignoring case when
-// no key that is the name, and no smaller such key, came before (lookup
-// prefers the exact key, then the smallest in byte order). plain tells
-// that key is printable ASCII.
-func (s *slots) wants(key []byte, plain bool) uint32 {
+// wants returns the slots that take the value of key, as bit sets: take
+// has those whose name is key (exact has them too), and those whose name
+// equals key ignoring case when no key that is the name, and no smaller
+// such key, came before (lookup prefers the exact key, then the smallest
+// in byte order). plain tells that key is printable ASCII.
+func (s *slots) wants(key []byte, plain bool) (take, exact uint32) {
 	set := s.set
 	if plain && len(key) < 64 {
 		// Only the names of the key's length may match it.
-		var take uint32
 		lo, hi := set.start[len(key)], set.start[len(key)+1]
 		for j := lo; j < hi; j++ {
 			n, i := set.byLen[j], set.byLenIndex[j]
 			if n == string(key) {
 				take |= 1 << i
+				exact |= 1 << i
 			} else if asciiEqualFold(n, key) && s.foldWins(i, key) {
 				take |= 1 << i
 			}
 		}
-		return take
+		return take, exact
 	}
-	var take uint32
 	for i, n := range set.names {
-		if n == string(key) || strings.EqualFold(n, string(key)) && s.foldWins(uint16(i), key) {
+		if n == string(key) {
+			take |= 1 << i
+			exact |= 1 << i
+		} else if strings.EqualFold(n, string(key)) && s.foldWins(uint16(i), key) {
 			take |= 1 << i
 		}
 	}
-	return take
+	return take, exact
 }
 
 // foldWins reports whether key, which equals the name of slot i ignoring
@@ -143,14 +152,13 @@ func (s *slots) foldWins(i uint16, key []byte) bool {
 	return true
 }
 
-// put stores v in the slots of take, found by key.
-func (s *slots) put(take uint32, key []byte, v any) {
-	for i, n := range s.set.names {
-		if take&(1<<i) == 0 {
-			continue
-		}
+// put stores v, found by key, in the slots of take; those of exact are
+// named key.
+func (s *slots) put(take, exact uint32, key []byte, v any) {
+	for t := take; t != 0; t &= t - 1 {
+		i := bits.TrailingZeros32(t)
 		s.vals[i] = v
-		if n == string(key) {
+		if exact&(1<<i) != 0 {
 			s.state[i] = slotExact
 		} else {
 			s.state[i], s.best[i] = slotFolded, key

@@ -24,9 +24,15 @@ type fieldSet struct {
 	start [65]uint16
 	// byLenIndex holds the place in names of each name of byLen.
 	byLenIndex []uint16
-	// ids holds each name's fieldID, in the order of names.
-	ids []uint32
+	// ids holds each name's fieldID, in the order of names; slotOf[id]
+	// is the place of the name numbered id plus one, 0 for other names
+	// (for ids below maxSlotOf only).
+	ids    []uint32
+	slotOf []uint8
 }
+
+// maxSlotOf bounds the table from field numbers to places in a set.
+const maxSlotOf = 1 << 12
 
 // fieldIDs numbers the top-level field names that expressions read, once
 // per process, so that a compiled read finds its field among a rule's
@@ -66,7 +72,18 @@ func (s *fieldSet) add(name string) {
 		return
 	}
 	s.names = append(s.names, name)
-	s.ids = append(s.ids, fieldID(name))
+	id := fieldID(name)
+	s.ids = append(s.ids, id)
+	switch {
+	case len(s.names) >= 1<<8:
+		// Too many names for the table: slots never hold so many.
+		s.slotOf = nil
+	case id < maxSlotOf:
+		if int(id) >= len(s.slotOf) {
+			s.slotOf = append(s.slotOf, make([]uint8, int(id)+1-len(s.slotOf))...)
+		}
+		s.slotOf[id] = uint8(len(s.names))
+	}
 	s.lengths |= 1 << min(len(name), 63)
 	s.nonASCII = s.nonASCII || !isASCII(name)
 	if n := len(name); n < 64 && len(s.byLen) < 1<<16-1 {
