@@ -95,3 +95,42 @@ func summary(m *Match) string {
 	}
 	return fmt.Sprintf("%q %q %s", m.Title, m.Dedup, out)
 }
+
+// TestSlotsLimit checks that a rule reading maxSlots fields is evaluated
+// on slots, one reading more on a map, and that both give the answers of
+// the decoded event.
+func TestSlotsLimit(t *testing.T) {
+	for _, n := range []int{maxSlots, maxSlots + 1} {
+		var names, conds []string
+		for i := range n {
+			names = append(names, fmt.Sprintf("f%d", i))
+			conds = append(conds, fmt.Sprintf("F%d != nil", i))
+		}
+		// The rule reads F0, F1...; the event's keys are f0, f1...
+		r := &Rule{ID: fmt.Sprintf("Slots.Limit.%d", n), Condition: strings.Join(conds, " && "), Fields: fields("last", strings.ToUpper(names[n-1]))}
+		c, err := r.compiled()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.onSlots != (n <= maxSlots) {
+			t.Fatalf("%d fields: onSlots = %v", n, c.onSlots)
+		}
+		var b strings.Builder
+		for i, name := range names {
+			fmt.Fprintf(&b, `,"%s":%d`, name, i)
+		}
+		raw := []byte("{" + b.String()[1:] + "}")
+		m, err := r.Match(raw)
+		if err != nil || m == nil {
+			t.Fatalf("%d fields: Match = %v, %v", n, m, err)
+		}
+		if got := m.Outputs.Map()["last"]; got != n-1 {
+			t.Fatalf("%d fields: output %v, want %d", n, got, n-1)
+		}
+		// The last of duplicate keys wins.
+		dup := append(raw[:len(raw)-1:len(raw)-1], `,"f0":null}`...)
+		if m, err := r.Match(dup); err != nil || m != nil {
+			t.Fatalf("%d fields: with F0 null, Match = %v, %v", n, m, err)
+		}
+	}
+}
