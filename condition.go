@@ -78,6 +78,10 @@ type program struct {
 	// path is set when the expression only reads a field (user.name,
 	// items[0].id): its keys, followed without running the VM.
 	path []any
+	// lent holds the top-level fields that the expression only compares
+	// with nil or reads constant keys from, with those keys (see
+	// lentReads); nil when reads is.
+	lent map[string]*fieldSet
 	// pathID is the fieldID of path[0] when it is a name.
 	pathID uint32
 	// direct evaluates the expression without the VM when it is simple
@@ -316,6 +320,9 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 		return nil, newExprError(err, source)
 	}
 	p := &program{source: source, kind: kind, prog: prog, filter: filter, equal: equal, reads: topLevelReads(tree.Node)}
+	if p.reads != nil {
+		p.lent = lentReads(tree.Node)
+	}
 	if kind == kindValue {
 		p.path = fieldPath(tree.Node)
 		if name, ok := firstKey(p.path); ok {

@@ -207,7 +207,16 @@ func (d *fastDecoder) objectSlots(s *slots) {
 			return
 		}
 		if take != 0 {
-			s.put(take, exact, key, d.value())
+			var v any
+			if o := s.object(take); o != nil && d.pos < len(d.data) && d.data[d.pos] == '{' {
+				start := d.pos
+				if d.objectSlots(o); d.err == nil {
+					o.span, v = d.data[start:d.pos], o
+				}
+			} else {
+				v = d.value()
+			}
+			s.put(take, exact, key, v)
 		} else {
 			d.skip()
 		}

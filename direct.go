@@ -236,6 +236,8 @@ func isNil(v any) bool {
 		return x == nil
 	case string, bool, int, float64:
 		return false
+	case *slots:
+		return x == nil
 	}
 	return runtime.IsNil(v)
 }
@@ -321,13 +323,17 @@ func compileGetConst(obj ast.Node, x direct, key ast.Node) direct {
 		id := fieldID(name)
 		return func(env evalEnv) (any, error) { return env.field(name, id), nil }
 	}
+	id := fieldID(name)
 	return func(env evalEnv) (any, error) {
 		o, err := x(env)
 		if err != nil {
 			return nil, err
 		}
-		if m, ok := o.(map[string]any); ok {
-			return lookup(m, name), nil
+		switch o := o.(type) {
+		case map[string]any:
+			return lookup(o, name), nil
+		case *slots:
+			return o.key(name, id), nil
 		}
 		return get(o, name), nil
 	}

@@ -54,6 +54,14 @@ type slots struct {
 	state [maxSlots]uint8
 	best  [maxSlots][]byte
 	m     map[string]any // built by asMap
+	// objects[i], when not nil, names the keys read from the field of
+	// slot i, which the rule only lends (see lentReads): an object found
+	// there is decoded into objs[i] as those keys alone, and stands in
+	// the slot as that *slots, whose span is the object's JSON.
+	objects *[maxSlots]*fieldSet
+	objs    [maxSlots]*slots
+	used    uint32 // the objs holding an object
+	span    []byte
 }
 
 const (
@@ -91,21 +99,90 @@ func (s *slots) asMap() map[string]any {
 		s.m = make(map[string]any, len(s.set.names))
 		for i, n := range s.set.names {
 			if s.state[i] != slotAbsent {
-				s.m[n] = s.vals[i]
+				v := s.vals[i]
+				if o, ok := v.(*slots); ok {
+					v = o.whole()
+				}
+				s.m[n] = v
 			}
 		}
 	}
 	return s.m
 }
 
+// whole returns the object that slots of an object stand for, decoded
+// whole from its JSON.
+func (s *slots) whole() map[string]any {
+	if s.m == nil {
+		s.m, _ = decodeFast(s.span, nil)
+	}
+	return s.m
+}
+
+// key reads key from the object that s stands for, as lookup would; id is
+// fieldID(key).
+func (s *slots) key(key string, id uint32) any {
+	if int(id) < len(s.set.slotOf) {
+		if i := s.set.slotOf[id]; i != 0 {
+			return s.vals[i-1]
+		}
+	}
+	// A key the rule was not known to read.
+	return lookup(s.whole(), key)
+}
+
+// keyNamed is key without the key's number.
+func (s *slots) keyNamed(key string) any {
+	for i, n := range s.set.names {
+		if n == key {
+			return s.vals[i]
+		}
+	}
+	return lookup(s.whole(), key)
+}
+
+// object returns the slots into which to decode an object that goes to
+// the slots of take alone, or nil when it must be decoded whole: take is
+// one slot whose field the rule only lends.
+func (s *slots) object(take uint32) *slots {
+	if s.objects == nil || take&(take-1) != 0 {
+		return nil
+	}
+	i := bits.TrailingZeros32(take)
+	set := s.objects[i]
+	if set == nil {
+		return nil
+	}
+	o := s.objs[i]
+	if o == nil {
+		o = new(slots)
+		s.objs[i] = o
+	} else if s.used&(1<<i) != 0 {
+		// The key again: its last object wins.
+		o.reset()
+	}
+	o.set = set
+	s.used |= 1 << i
+	return o
+}
+
 // release empties s and returns it to the pool.
 func (s *slots) release() {
+	s.reset()
+	s.set, s.objects = nil, nil
+	slotsPool.Put(s)
+}
+
+// reset empties s, and the objects it holds.
+func (s *slots) reset() {
 	n := len(s.set.names)
 	clear(s.vals[:n])
 	clear(s.state[:n])
 	clear(s.best[:n])
-	s.set, s.m = nil, nil
-	slotsPool.Put(s)
+	for u := s.used; u != 0; u &= u - 1 {
+		s.objs[bits.TrailingZeros32(u)].reset()
+	}
+	s.used, s.m, s.span = 0, nil, nil
 }
 
 // wants returns the slots that take the value of key, as bit sets: take
@@ -169,9 +246,9 @@ func (s *slots) put(take, exact uint32, key []byte, v any) {
 // decodeSlots decodes the fields of the JSON object data that set names
 // into slots from the pool, and checks the syntax of the rest; release
 // them when the evaluation is over.
-func decodeSlots(data []byte, set *fieldSet) (*slots, *SyntaxError) {
+func decodeSlots(data []byte, set *fieldSet, objects *[maxSlots]*fieldSet) (*slots, *SyntaxError) {
 	s := slotsPool.Get().(*slots)
-	s.set = set
+	s.set, s.objects = set, objects
 	d := fastDecoder{data: data}
 	defer d.release()
 	d.ws()
@@ -195,11 +272,12 @@ func decodeSlots(data []byte, set *fieldSet) (*slots, *SyntaxError) {
 }
 
 // decodeEnv decodes the JSON object data for expressions that read the
-// fields of set, into slots when onSlots is set, else into a map. Call
+// fields of set, into slots when onSlots is set (with the objects of
+// objects decoded into slots of their own, see slots), else into a map. Call
 // release with the same set when the evaluation is over.
-func decodeEnv(data []byte, set *fieldSet, onSlots bool) (evalEnv, error) {
+func decodeEnv(data []byte, set *fieldSet, onSlots bool, objects *[maxSlots]*fieldSet) (evalEnv, error) {
 	if onSlots {
-		s, err := decodeSlots(data, set)
+		s, err := decodeSlots(data, set, objects)
 		if err != nil {
 			return evalEnv{}, err
 		}
@@ -219,4 +297,39 @@ func (e evalEnv) release(set *fieldSet) {
 		return
 	}
 	releaseEnv(e.m, set)
+}
+
+// lentFields returns, for each slot of set whose field every program of
+// progs that reads it only lends (see lentReads), the keys they read from
+// it, or nil when there is no such slot.
+func lentFields(set *fieldSet, progs []*program) *[maxSlots]*fieldSet {
+	var out [maxSlots]*fieldSet
+	found := false
+	for i, n := range set.names {
+		keys := &fieldSet{}
+		for _, p := range progs {
+			if p.reads == nil || p.lent == nil {
+				keys = nil
+				break
+			}
+			if !contains(p.reads.names, n) {
+				continue
+			}
+			k, ok := p.lent[n]
+			if !ok {
+				keys = nil
+				break
+			}
+			for _, name := range k.names {
+				keys.add(name)
+			}
+		}
+		if slotted(keys) {
+			out[i], found = keys, true
+		}
+	}
+	if !found {
+		return nil
+	}
+	return &out
 }

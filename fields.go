@@ -236,6 +236,82 @@ func topLevelReads(root ast.Node) *fieldSet {
 	return set
 }
 
+// lentReads returns the top-level fields of a rewritten expression that
+// it only compares with nil or reads constant keys from (user != nil,
+// user.name), each with the set of keys read from it: their values never
+// become part of the expression's result, so that they may be decoded as
+// those keys alone, for the length of an evaluation.
+func lentReads(root ast.Node) map[string]*fieldSet {
+	safe := map[ast.Node]bool{}
+	keys := map[string]*fieldSet{}
+	unsafe := map[string]bool{}
+	var walk func(n ast.Node)
+	walk = func(n ast.Node) {
+		if n == nil {
+			return
+		}
+		if name, ok := envRead(n); ok {
+			if !safe[n] {
+				unsafe[name] = true
+			} else if keys[name] == nil {
+				keys[name] = &fieldSet{}
+			}
+			return
+		}
+		switch n := n.(type) {
+		case *ast.CallNode:
+			if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == fnGet && len(n.Arguments) == 2 {
+				if k, ok := n.Arguments[1].(*ast.StringNode); ok {
+					if name, ok := envRead(n.Arguments[0]); ok {
+						safe[n.Arguments[0]] = true
+						if keys[name] == nil {
+							keys[name] = &fieldSet{}
+						}
+						keys[name].add(k.Value)
+					}
+				}
+			}
+		case *ast.BinaryNode:
+			if n.Operator == "==" || n.Operator == "!=" {
+				if _, isNil := n.Right.(*ast.NilNode); isNil {
+					safe[n.Left] = true
+				}
+				if _, isNil := n.Left.(*ast.NilNode); isNil {
+					safe[n.Right] = true
+				}
+			}
+		}
+		for _, child := range children(n) {
+			walk(child)
+		}
+	}
+	walk(root)
+	for name := range unsafe {
+		delete(keys, name)
+	}
+	return keys
+}
+
+// envRead returns the name of the field that n reads when n is the read
+// of a constant top-level field.
+func envRead(n ast.Node) (string, bool) {
+	c, ok := n.(*ast.CallNode)
+	if !ok || len(c.Arguments) != 2 {
+		return "", false
+	}
+	if id, ok := c.Callee.(*ast.IdentifierNode); !ok || id.Value != fnGet {
+		return "", false
+	}
+	if env, ok := c.Arguments[0].(*ast.IdentifierNode); !ok || env.Value != "$env" {
+		return "", false
+	}
+	s, ok := c.Arguments[1].(*ast.StringNode)
+	if !ok {
+		return "", false
+	}
+	return s.Value, true
+}
+
 // children lists the direct children of a node.
 func children(n ast.Node) []ast.Node {
 	switch n := n.(type) {

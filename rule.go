@@ -122,6 +122,11 @@ type compiledRule struct {
 	// runs without expr's VM, which needs a map. condOnSlots is onSlots
 	// for the condition alone.
 	onSlots, condOnSlots bool
+	// objects and condObjects hold, for each slot (in the order of reads,
+	// and of condition.reads) whose field every expression of the rule,
+	// or the condition, only lends, the keys they read from it (see
+	// lentFields); nil for the others.
+	objects, condObjects *[maxSlots]*fieldSet
 }
 
 type compiledField struct {
@@ -255,6 +260,12 @@ func (r *Rule) build(funcs *Functions) *ruleState {
 	for _, p := range c.programs() {
 		c.onSlots = c.onSlots && p.withoutVM()
 	}
+	if c.onSlots {
+		c.objects = lentFields(c.reads, c.programs())
+	}
+	if c.condOnSlots {
+		c.condObjects = lentFields(c.condition.reads, []*program{c.condition})
+	}
 	return &ruleState{funcs: funcs, c: c}
 }
 
@@ -347,7 +358,7 @@ func (r *Rule) EvaluateJSON(data []byte) (bool, error) {
 		}
 		return false, nil
 	}
-	env, err := decodeEnv(data, c.condition.reads, c.condOnSlots)
+	env, err := decodeEnv(data, c.condition.reads, c.condOnSlots, c.condObjects)
 	if err != nil {
 		return false, err
 	}
@@ -401,7 +412,7 @@ func (r *Rule) Match(event any) (*Match, error) {
 		}
 		if ev, isEvent := event.(*Event); isEvent {
 			env = mapEnv(ev.fields)
-		} else if env, err = decodeEnv(raw, c.reads, c.onSlots); err != nil {
+		} else if env, err = decodeEnv(raw, c.reads, c.onSlots, c.objects); err != nil {
 			return nil, err
 		} else {
 			defer env.release(c.reads)

@@ -36,6 +36,12 @@ func get(obj, key any) any {
 			return nil
 		}
 		return o[i]
+	case *slots:
+		// An object decoded as the keys a rule reads (see slots).
+		if k, ok := key.(string); ok {
+			return o.keyNamed(k)
+		}
+		return nil
 	case string:
 		// Characters of a string, as expr indexes them.
 		if _, isStr := key.(string); isStr {
