@@ -175,10 +175,11 @@ func (s *slots) release() {
 
 // reset empties s, and the objects it holds.
 func (s *slots) reset() {
-	n := len(s.set.names)
-	clear(s.vals[:n])
-	clear(s.state[:n])
-	clear(s.best[:n])
+	// Element by element: clear on a slice of pointers costs a bulk
+	// barrier check more than these few stores.
+	for i := range s.set.names {
+		s.vals[i], s.state[i], s.best[i] = nil, slotAbsent, nil
+	}
 	for u := s.used; u != 0; u &= u - 1 {
 		s.objs[bits.TrailingZeros32(u)].reset()
 	}
