@@ -80,7 +80,7 @@ type program struct {
 	path []any
 	// lent holds the top-level fields that the expression only compares
 	// with nil or reads constant keys from, with those keys (see
-	// lentReads); nil when reads is.
+	// lentReads); nil when there are none.
 	lent map[string]*fieldSet
 	// pathID is the fieldID of path[0] when it is a name.
 	pathID uint32

@@ -197,7 +197,7 @@ func (s *slots) wants(key []byte, plain bool) (take, exact uint32) {
 		// Only the names of the key's length may match it.
 		lo, hi := set.start[len(key)], set.start[len(key)+1]
 		for j := lo; j < hi; j++ {
-			n, i := set.byLen[j], set.byLenIndex[j]
+			n, i := set.byLen[j], int(set.byLenIndex[j])
 			if n == string(key) {
 				take |= 1 << i
 				exact |= 1 << i
@@ -211,7 +211,7 @@ func (s *slots) wants(key []byte, plain bool) (take, exact uint32) {
 		if n == string(key) {
 			take |= 1 << i
 			exact |= 1 << i
-		} else if strings.EqualFold(n, string(key)) && s.foldWins(uint16(i), key) {
+		} else if strings.EqualFold(n, string(key)) && s.foldWins(i, key) {
 			take |= 1 << i
 		}
 	}
@@ -220,7 +220,7 @@ func (s *slots) wants(key []byte, plain bool) (take, exact uint32) {
 
 // foldWins reports whether key, which equals the name of slot i ignoring
 // case only, takes the slot from what it holds.
-func (s *slots) foldWins(i uint16, key []byte) bool {
+func (s *slots) foldWins(i int, key []byte) bool {
 	switch s.state[i] {
 	case slotExact:
 		return false
@@ -309,7 +309,7 @@ func lentFields(set *fieldSet, progs []*program) *[maxSlots]*fieldSet {
 	for i, n := range set.names {
 		keys := &fieldSet{}
 		for _, p := range progs {
-			if p.reads == nil || p.lent == nil {
+			if p.reads == nil {
 				keys = nil
 				break
 			}

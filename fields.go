@@ -21,9 +21,9 @@ type fieldSet struct {
 	// from byLen[start[n]] to byLen[start[n+1]], so that a key is only
 	// compared with the names of its length.
 	byLen []string
-	start [65]uint16
+	start [65]uint8
 	// byLenIndex holds the place in names of each name of byLen.
-	byLenIndex []uint16
+	byLenIndex []uint8
 	// ids holds each name's fieldID, in the order of names; slotOf[id]
 	// is the place of the name numbered id plus one, 0 for other names
 	// (for ids below maxSlotOf only).
@@ -86,14 +86,14 @@ func (s *fieldSet) add(name string) {
 	}
 	s.lengths |= 1 << min(len(name), 63)
 	s.nonASCII = s.nonASCII || !isASCII(name)
-	if n := len(name); n < 64 && len(s.byLen) < 1<<16-1 {
+	if n := len(name); n < 64 && len(s.byLen) < 1<<8-1 {
 		i := int(s.start[n+1])
 		s.byLen = append(s.byLen, "")
 		copy(s.byLen[i+1:], s.byLen[i:])
 		s.byLen[i] = name
 		s.byLenIndex = append(s.byLenIndex, 0)
 		copy(s.byLenIndex[i+1:], s.byLenIndex[i:])
-		s.byLenIndex[i] = uint16(len(s.names) - 1)
+		s.byLenIndex[i] = uint8(len(s.names) - 1)
 		for j := n + 1; j < len(s.start); j++ {
 			s.start[j]++
 		}
@@ -288,6 +288,9 @@ func lentReads(root ast.Node) map[string]*fieldSet {
 	walk(root)
 	for name := range unsafe {
 		delete(keys, name)
+	}
+	if len(keys) == 0 {
+		return nil
 	}
 	return keys
 }
