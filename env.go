@@ -94,6 +94,8 @@ func (s *slots) field(id uint32) any {
 	return nil
 }
 
+// asMap returns the fields of the slots as a map, each under its name,
+// objects decoded whole; built once per evaluation, for the VM.
 func (s *slots) asMap() map[string]any {
 	if s.m == nil {
 		s.m = make(map[string]any, len(s.set.names))
