@@ -208,7 +208,11 @@ func (d *fastDecoder) objectSlots(s *slots) {
 		}
 		if take != 0 {
 			var v any
-			if o := s.object(take); o != nil && d.pos < len(d.data) && d.data[d.pos] == '{' {
+			var o *slots
+			if d.pos < len(d.data) && d.data[d.pos] == '{' {
+				o = s.object(take)
+			}
+			if o != nil {
 				start := d.pos
 				if d.objectSlots(o); d.err == nil {
 					o.span, v = d.data[start:d.pos], o
@@ -259,9 +263,9 @@ func (d *fastDecoder) keyStart() bool {
 }
 
 // punct passes the byte c at d.pos and one space after it, when what
-// follows is not white space, and reports whether it did. It is the common case of colon and
-// next in compact JSON, small enough to be inlined into the loops, which
-// fall back on them when it fails.
+// follows is not white space, and reports whether it did. It is the
+// common case of colon and next in compact JSON, small enough to be
+// inlined into the loops, which fall back on them when it fails.
 func (d *fastDecoder) punct(c byte) bool {
 	if i := d.pos; i+2 < len(d.data) && d.data[i] == c {
 		switch {

@@ -129,8 +129,7 @@ func (s *slots) key(key string, id uint32) any {
 			return s.vals[i-1]
 		}
 	}
-	// A key the rule was not known to read.
-	return lookup(s.whole(), key)
+	return s.keyNamed(key)
 }
 
 // keyNamed is key without the key's number.
@@ -140,6 +139,7 @@ func (s *slots) keyNamed(key string) any {
 			return s.vals[i]
 		}
 	}
+	// A key the rule was not known to read.
 	return lookup(s.whole(), key)
 }
 
