@@ -110,8 +110,8 @@ func TestFieldSetHas(t *testing.T) {
 			for _, n := range names {
 				want = want || strings.EqualFold(n, k)
 			}
-			if got := set.hasBytes([]byte(k)); got != want {
-				t.Errorf("%q.hasBytes(%q) = %v; want %v", names, k, got, want)
+			if _, got := set.match([]byte(k)); got != want {
+				t.Errorf("%q.match(%q) = %v; want %v", names, k, got, want)
 			}
 			if exact, _ := set.match([]byte(k)); exact != "" && exact != k || exact == "" && contains(names, k) && k != "" {
 				t.Errorf("%q.match(%q) = %q; want the exact name", names, k, exact)

@@ -111,12 +111,6 @@ func (s *fieldSet) has(key string) bool {
 	return false
 }
 
-// hasBytes is has for a key held as bytes, which must be ASCII.
-func (s *fieldSet) hasBytes(key []byte) bool {
-	_, ok := s.match(key)
-	return ok
-}
-
 // match reports whether the key held in bytes, which must be ASCII, may
 // be read; when a name is the key exactly, it returns that name, so that
 // the key needs no string of its own.
