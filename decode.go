@@ -29,12 +29,14 @@ type fastDecoder struct {
 	// event costs one allocation for its lists rather than one or more
 	// each. local is indexed, never sliced, so that the decoder holds no
 	// pointer to itself and stays off the heap.
-	local   [16]any
-	spill   *[]any
-	top     int // elements on the stack
-	high    int // the most elements the stack has held
-	slab    []any
-	slabbed bool // a slab was allocated
+	local [16]any
+	spill *[]any
+	top   int // elements on the stack
+	high  int // the most elements the stack has held
+	slab  []any
+	// The strings, lists and numbers of the event are boxed from
+	// slabs (see boxes).
+	box boxes
 }
 
 // slabSize is the number of elements allocated at once for the lists of
@@ -80,12 +82,7 @@ func (d *fastDecoder) list(base int) []any {
 		l = make([]any, n)
 	default:
 		if len(d.slab) < n {
-			// The first slab is small: most events have few lists.
-			size := slabSize
-			if !d.slabbed {
-				size, d.slabbed = max(n, slabSize/4), true
-			}
-			d.slab = make([]any, size)
+			d.slab = make([]any, slabSize)
 		}
 		l = d.slab[:n:n]
 		d.slab = d.slab[n:]
@@ -143,20 +140,32 @@ func (d *fastDecoder) objectInto(fields *fieldSet, m map[string]any) map[string]
 		}
 		// A plain key is compared in place; only keys that are kept
 		// become strings.
-		keyStart, keyEnd := d.pos+1, d.plainStringEnd()
 		var key string
 		wanted := true
-		if keyEnd >= 0 {
-			kb := d.data[keyStart:keyEnd]
-			d.pos = keyEnd + 1
-			if fields == nil {
-				key = internKey(kb)
-			} else if key, wanted = fields.match(kb); wanted && key == "" {
-				key = internKey(kb)
-			}
+		var e *internEntry
+		keyStart, keyEnd := d.pos+1, -1
+		if fields == nil {
+			// Most keys are short and interned: read as two words.
+			e, keyEnd = d.shortString()
+		}
+		if e != nil {
+			key, d.pos = e.s, keyEnd+1
 		} else {
-			key = d.str(true)
-			wanted = fields == nil || fields.has(key)
+			if keyEnd < 0 {
+				keyEnd = d.plainStringEnd()
+			}
+			if keyEnd >= 0 {
+				kb := d.data[keyStart:keyEnd]
+				d.pos = keyEnd + 1
+				if fields == nil {
+					key = internKey(kb)
+				} else if key, wanted = fields.match(kb); wanted && key == "" {
+					key = internKey(kb)
+				}
+			} else {
+				key = d.str(true)
+				wanted = fields == nil || fields.has(key)
+			}
 		}
 		if !d.punct(':') && !d.colon() {
 			return nil
@@ -193,7 +202,13 @@ func (d *fastDecoder) objectSlots(s *slots) {
 		}
 		var take, exact uint32
 		var key []byte
-		if end := d.plainStringEnd(); end >= 0 {
+		if w0, w1, end := d.shortWords(); end >= 0 {
+			key = d.data[d.pos+1 : end]
+			d.pos = end + 1
+			if set.lengths&(1<<len(key)) != 0 {
+				take, exact = s.wantsWords(key, w0, w1)
+			}
+		} else if end := d.plainStringEnd(); end >= 0 {
 			key = d.data[d.pos+1 : end]
 			d.pos = end + 1
 			if set.lengths&(1<<min(len(key), 63)) != 0 {
@@ -329,7 +344,10 @@ func (d *fastDecoder) value() any {
 	case c == '{':
 		return d.object(nil)
 	case c == '[':
-		return d.array()
+		if l := d.array(); d.err == nil {
+			return d.box.boxList(l)
+		}
+		return nil
 	case c == '-' || c >= '0' && c <= '9':
 		return d.number()
 	case c == 't':
@@ -380,6 +398,37 @@ func (d *fastDecoder) array() []any {
 // number reads a JSON number: whole numbers within int64 are int, others
 // float64, numbers beyond float64 saturate to infinity.
 func (d *fastDecoder) number() any {
+	text, whole := d.scanNumber()
+	if text == nil {
+		return nil
+	}
+	if whole && len(text) <= 18 {
+		// Fits in int64 without overflow checks.
+		n := 0
+		neg := text[0] == '-'
+		for _, c := range text[boolInt(neg):] {
+			n = n*10 + int(c-'0')
+		}
+		if neg {
+			n = -n
+		}
+		return d.box.boxInt(n)
+	}
+	n, f, isInt, err := parseNumber(string(text))
+	if err != nil {
+		d.fail(err.Error())
+		return nil
+	}
+	if isInt {
+		return d.box.boxInt(n)
+	}
+	return d.box.boxFloat(f)
+}
+
+// scanNumber passes the JSON number at d.pos and returns its text and
+// whether it is written without a fraction or an exponent; nil text on
+// an error.
+func (d *fastDecoder) scanNumber() (text []byte, whole bool) {
 	start := d.pos
 	i := d.pos
 	if i < len(d.data) && d.data[i] == '-' {
@@ -392,9 +441,9 @@ func (d *fastDecoder) number() any {
 	if i == digits || d.data[digits] == '0' && i-digits > 1 {
 		d.pos = i
 		d.fail("invalid number")
-		return nil
+		return nil, false
 	}
-	whole := true
+	whole = true
 	if i < len(d.data) && d.data[i] == '.' {
 		whole = false
 		i++
@@ -405,7 +454,7 @@ func (d *fastDecoder) number() any {
 		if i == f {
 			d.pos = i
 			d.fail("invalid number")
-			return nil
+			return nil, false
 		}
 	}
 	if i < len(d.data) && (d.data[i] == 'e' || d.data[i] == 'E') {
@@ -421,28 +470,11 @@ func (d *fastDecoder) number() any {
 		if i == e {
 			d.pos = i
 			d.fail("invalid number")
-			return nil
+			return nil, false
 		}
 	}
 	d.pos = i
-	text := d.data[start:i]
-	if whole && len(text) <= 18 {
-		// Fits in int64 without overflow checks.
-		n := 0
-		neg := text[0] == '-'
-		for _, c := range text[boolInt(neg):] {
-			n = n*10 + int(c-'0')
-		}
-		if neg {
-			n = -n
-		}
-		return n
-	}
-	v, err := readNumber(string(text))
-	if err != nil {
-		d.fail(err.Error())
-	}
-	return v
+	return d.data[start:i], whole
 }
 
 func boolInt(b bool) int {
@@ -464,20 +496,79 @@ func (d *fastDecoder) plainStringEnd() int {
 // strValue reads a JSON string value, interned when it is short.
 func (d *fastDecoder) strValue() any {
 	start := d.pos + 1
-	i := stringSpecial(d.data, start, true)
+	e, i := d.shortString()
+	if e != nil {
+		d.pos = i + 1
+		return e.v
+	}
 	ascii := true
-	if i < len(d.data) && d.data[i] >= 0x80 {
-		ascii = false
-		i = stringSpecial(d.data, i, false)
+	if i < 0 {
+		i = stringSpecial(d.data, start, true)
+		if i < len(d.data) && d.data[i] >= 0x80 {
+			ascii = false
+			i = stringSpecial(d.data, i, false)
+		}
 	}
 	if i < len(d.data) && d.data[i] == '"' {
 		s := d.data[start:i]
 		if ascii || utf8.Valid(s) {
 			d.pos = i + 1
-			return internValue(s)
+			if v := internedValue(s); v != nil {
+				return v
+			}
+			return d.box.boxString(d.box.textOf(s, len(d.data)-start))
 		}
 	}
-	return d.str(false)
+	return d.box.boxString(d.str(false))
+}
+
+// shortString reads the string at d.pos (its opening quote) as two words
+// when it is shorter than shortLen and printable ASCII without escapes,
+// which most keys and values of events are: it returns the position of
+// its closing quote, and its entry when the string is interned (else
+// nil). Otherwise, or near the end of the data, end is -1.
+func (d *fastDecoder) shortString() (e *internEntry, end int) {
+	w0, w1, end := d.shortWords()
+	if end < 0 {
+		return nil, -1
+	}
+	return internWords(w0, w1, end-d.pos-1), end
+}
+
+// shortWords is shortString without the lookup: it returns the string's
+// bytes as two words padded with zeros.
+func (d *fastDecoder) shortWords() (w0, w1 uint64, end int) {
+	start := d.pos + 1
+	if start+shortLen > len(d.data) {
+		return 0, 0, -1
+	}
+	w0 = binary.LittleEndian.Uint64(d.data[start:])
+	var n int
+	if m := wordSpecial(w0); m != 0 {
+		n = bits.TrailingZeros64(m) / 8
+		w0 &= 1<<(8*n) - 1
+	} else {
+		w1 = binary.LittleEndian.Uint64(d.data[start+8:])
+		if m = wordSpecial(w1); m == 0 {
+			return 0, 0, -1
+		}
+		n = 8 + bits.TrailingZeros64(m)/8
+		w1 &= 1<<(8*(n-8)) - 1
+	}
+	if d.data[start+n] != '"' {
+		return 0, 0, -1
+	}
+	return w0, w1, start + n
+}
+
+// wordSpecial flags the bytes of the eight bytes x (little-endian) that a
+// plain ASCII string cannot hold as they are: a quote, a backslash, a
+// control character or a byte beyond ASCII. The lowest flag is exact;
+// flags above it may be false (see stringSpecial).
+func wordSpecial(x uint64) uint64 {
+	q := x ^ (lowBits * 0x02)
+	b := x ^ (lowBits * '\\')
+	return ((q-lowBits*0x21)&^q | (b-lowBits)&^b | x) & highBits
 }
 
 const (
@@ -650,7 +741,7 @@ func (d *fastDecoder) skip() {
 	case c == '[':
 		d.skipArray()
 	case c == '-' || c >= '0' && c <= '9':
-		d.number()
+		d.scanNumber()
 	case c == 't':
 		d.literal("true", nil)
 	case c == 'f':

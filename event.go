@@ -175,24 +175,36 @@ func validUTF8(s string) string {
 // readNumber converts a JSON number: whole numbers within int64 are int,
 // everything else float64.
 func readNumber(s string) (any, error) {
+	n, f, isInt, err := parseNumber(s)
+	switch {
+	case err != nil:
+		return nil, err
+	case isInt:
+		return n, nil
+	}
+	return f, nil
+}
+
+// parseNumber is readNumber without boxing: n when isInt, else f.
+func parseNumber(s string) (n int, f float64, isInt bool, err error) {
 	if !strings.ContainsAny(s, ".eE") {
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return int(i), nil
+			return int(i), 0, true, nil
 		}
 	}
-	f, err := strconv.ParseFloat(s, 64)
+	f, err = strconv.ParseFloat(s, 64)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
 			// Out of float64 range: keep it as infinity, like a parser
 			// that saturates, rather than losing the event.
 			if strings.HasPrefix(s, "-") {
-				return math.Inf(-1), nil
+				return 0, math.Inf(-1), false, nil
 			}
-			return math.Inf(1), nil
+			return 0, math.Inf(1), false, nil
 		}
-		return nil, fmt.Errorf("invalid number %q", s)
+		return 0, 0, false, fmt.Errorf("invalid number %q", s)
 	}
-	return f, nil
+	return 0, f, false, nil
 }
 
 // lookup reads a field of an object: an exact key wins; otherwise the

@@ -22,13 +22,22 @@ type fieldSet struct {
 	// compared with the names of its length.
 	byLen []string
 	start [65]uint8
-	// byLenIndex holds the place in names of each name of byLen.
+	// byLenIndex holds the place in names of each name of byLen, and
+	// byLenWords the same place with the bytes of the name, when it is
+	// shorter than shortLen, as the decoder reads them (see padded).
 	byLenIndex []uint8
+	byLenWords []nameWords
 	// ids holds each name's fieldID, in the order of names; slotOf[id]
 	// is the place of the name numbered id plus one, 0 for other names
 	// (for ids below maxSlotOf only).
 	ids    []uint32
 	slotOf []uint8
+}
+
+// nameWords is a name of a fieldSet as two words, with its place.
+type nameWords struct {
+	w    [2]uint64
+	slot uint8
 }
 
 // maxSlotOf bounds the table from field numbers to places in a set.
@@ -94,6 +103,13 @@ func (s *fieldSet) add(name string) {
 		s.byLenIndex = append(s.byLenIndex, 0)
 		copy(s.byLenIndex[i+1:], s.byLenIndex[i:])
 		s.byLenIndex[i] = uint8(len(s.names) - 1)
+		w := nameWords{slot: uint8(len(s.names) - 1)}
+		if n < shortLen {
+			w.w = padded([]byte(name))
+		}
+		s.byLenWords = append(s.byLenWords, nameWords{})
+		copy(s.byLenWords[i+1:], s.byLenWords[i:])
+		s.byLenWords[i] = w
 		for j := n + 1; j < len(s.start); j++ {
 			s.start[j]++
 		}

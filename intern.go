@@ -19,9 +19,15 @@ const (
 )
 
 type internEntry struct {
+	// w holds the bytes of a string shorter than shortLen, zero padded,
+	// so that the decoder compares it as two words (see shortString).
+	w [2]uint64
 	s string
 	v any // s, boxed once
 }
+
+// shortLen bounds the strings that the decoder looks up as words.
+const shortLen = 16
 
 var (
 	internSeed  = rand.Uint64()
@@ -44,42 +50,72 @@ func internKey(b []byte) string {
 	return string(b)
 }
 
-// internValue returns b as a boxed string value.
-func internValue(b []byte) any {
+// internedValue returns b as a boxed string value shared with earlier
+// calls for the same bytes, or nil when b is not interned (yet).
+func internedValue(b []byte) any {
 	if len(b) > internMaxLen {
-		return string(b)
+		return nil
 	}
 	if e := internLookup(b); e != nil {
 		return e.v
 	}
-	return string(b)
+	return nil
 }
 
 // internHash hashes a string of at most 2*internMaxLen bytes for the
-// table, reading it eight bytes at a time. It needs no resistance to
-// collisions: strings that collide only miss the table, and are
-// allocated as they would be without it.
+// table. It needs no resistance to collisions: strings that collide only
+// miss the table, and are allocated as they would be without it. A string
+// shorter than shortLen is hashed as its padded words, as the decoder
+// finds them.
 func internHash(b []byte) uint64 {
-	const k1, k2 = 0x9e3779b97f4a7c15, 0xc2b2ae3d27d4eb4f
 	n := len(b)
-	h := uint64(n) * k1
-	switch {
-	case n >= 8:
-		for i := 0; i+8 < n; i += 8 {
-			h = (h ^ binary.LittleEndian.Uint64(b[i:])) * k2
-			h ^= h >> 29
-		}
-		// The last eight bytes, overlapping the previous word.
-		h = (h ^ binary.LittleEndian.Uint64(b[n-8:])) * k2
-	case n >= 4:
-		h = (h ^ uint64(binary.LittleEndian.Uint32(b))<<32 ^ uint64(binary.LittleEndian.Uint32(b[n-4:]))) * k2
-	default:
-		for _, c := range b {
-			h = (h ^ uint64(c)) * k1
-		}
-		h *= k2
+	if n < shortLen {
+		w := padded(b)
+		return hashWords(w[0], w[1], n)
 	}
+	const k1, k2 = 0x9e3779b97f4a7c15, 0xc2b2ae3d27d4eb4f
+	h := uint64(n) * k1
+	for i := 0; i+8 < n; i += 8 {
+		h = (h ^ binary.LittleEndian.Uint64(b[i:])) * k2
+		h ^= h >> 29
+	}
+	// The last eight bytes, overlapping the previous word.
+	h = (h ^ binary.LittleEndian.Uint64(b[n-8:])) * k2
 	return h ^ h>>32 ^ internSeed
+}
+
+// hashWords hashes a string of n < shortLen bytes held in w0 and w1, zero
+// padded.
+func hashWords(w0, w1 uint64, n int) uint64 {
+	const k1, k2 = 0x9e3779b97f4a7c15, 0xc2b2ae3d27d4eb4f
+	// Each shift folds high bits down, so that every byte reaches the
+	// low bits that index the table.
+	h := (w0 ^ internSeed) * k1
+	h ^= h >> 32
+	x := h ^ w1
+	x ^= x >> 29
+	h = (x + uint64(n)) * k2
+	return h ^ h>>32
+}
+
+// padded returns the bytes of b, shorter than shortLen, as two words
+// padded with zeros.
+func padded(b []byte) (w [2]uint64) {
+	var buf [shortLen]byte
+	copy(buf[:], b)
+	w[0] = binary.LittleEndian.Uint64(buf[:])
+	w[1] = binary.LittleEndian.Uint64(buf[8:])
+	return w
+}
+
+// internWords returns the entry of the string of n < shortLen bytes held
+// in w0 and w1, zero padded, or nil when it is not interned.
+func internWords(w0, w1 uint64, n int) *internEntry {
+	h := hashWords(w0, w1, n)
+	if e := internTable[h&(internSlots-1)].Load(); e != nil && e.w[0] == w0 && e.w[1] == w1 && len(e.s) == n {
+		return e
+	}
+	return nil
 }
 
 // internLookup returns the entry for b, or nil when b is not interned
@@ -98,6 +134,9 @@ func internLookup(b []byte) *internEntry {
 	}
 	s := string(b)
 	e := &internEntry{s: s, v: s}
+	if len(b) < shortLen {
+		e.w = padded(b)
+	}
 	slot.Store(e)
 	return e
 }

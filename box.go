@@ -1,0 +1,150 @@
+package detect
+
+import "unsafe"
+
+// Decoding an event makes many small values that end up in interfaces: a
+// string or a list in an `any` is a pointer to a copy of its header, and
+// the text of a string is a copy of its bytes, each one allocation of its
+// own when Go converts them. The decoder instead cuts the headers and the
+// bytes of one event out of a few slabs, and points its interfaces into
+// them, which is what the conversion would build, one allocation per slab
+// rather than per value. A slab lives as long as any value cut from it; the
+// values themselves are never written again, as values held in interfaces
+// must not be.
+
+// eface is the layout of an empty interface.
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+// typeOf returns the type word of the interface v.
+func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+
+var (
+	stringType = typeOf("")
+	listType   = typeOf([]any(nil))
+	intType    = typeOf(0)
+	floatType  = typeOf(0.0)
+)
+
+// boxAt returns the interface of type typ whose value is at p, which must
+// hold a value of that type that is never written again.
+func boxAt(typ, p unsafe.Pointer) (v any) {
+	e := (*eface)(unsafe.Pointer(&v))
+	e.typ, e.data = typ, p
+	return v
+}
+
+// The first slab of an event holds firstCells headers and firstText bytes
+// of text in one allocation. Later slabs of headers and numbers start
+// small and double up to maxSlab; later slabs of text hold textSlab bytes,
+// or less when the rest of the event is shorter.
+const (
+	firstCells = 8
+	firstText  = 128
+	minSlab    = 8
+	maxSlab    = 32
+	textSlab   = 512
+)
+
+// firstSlab is the first slab of an event.
+type firstSlab struct {
+	cells [firstCells][]any
+	text  [firstText]byte
+}
+
+// boxes are the slabs of one decoding. A cell holds the header of a list
+// or of a string, whose first two words are a list's first two: a pointer,
+// which the collector follows to an object it scans by that object's own
+// type, and a length. A number holds an int or the bits of a float64.
+// Text is cut from a byte array that no one writes again.
+type boxes struct {
+	first   bool // firstSlab was allocated
+	cells   [][]any
+	numbers []uint64
+	text    []byte
+	// The sizes of the last slabs.
+	nCells, nNumbers int
+}
+
+// slabSizeAfter returns the size of the slab that follows one of size n.
+func slabSizeAfter(n int) int { return min(max(2*n, minSlab), maxSlab) }
+
+// cut returns a pointer to the first free element of the slab *slab,
+// allocating a new slab when it is full; last is the size of the last
+// one.
+func cut[T any](slab *[]T, last *int) *T {
+	if len(*slab) == 0 {
+		*last = slabSizeAfter(*last)
+		*slab = make([]T, *last)
+	}
+	p := &(*slab)[0]
+	*slab = (*slab)[1:]
+	return p
+}
+
+// start allocates the first slab.
+func (x *boxes) start() {
+	f := new(firstSlab)
+	x.first, x.cells, x.text = true, f.cells[:], f.text[:]
+}
+
+// cell returns a free cell.
+func (x *boxes) cell() *[]any {
+	if !x.first {
+		x.start()
+	}
+	return cut(&x.cells, &x.nCells)
+}
+
+// textOf returns b as a string whose bytes are cut from a slab of text;
+// limit bounds the text that may still come, so that a slab is never much
+// larger than the event.
+func (x *boxes) textOf(b []byte, limit int) string {
+	n := len(b)
+	if n > textSlab/4 {
+		return string(b)
+	}
+	if !x.first {
+		x.start()
+	}
+	if len(x.text) < n {
+		x.text = make([]byte, max(n, min(textSlab, limit)))
+	}
+	buf := x.text[:n:n]
+	x.text = x.text[n:]
+	copy(buf, b)
+	return unsafe.String(unsafe.SliceData(buf), n)
+}
+
+// boxString returns s in an interface.
+func (x *boxes) boxString(s string) any {
+	p := unsafe.Pointer(x.cell())
+	*(*string)(p) = s
+	return boxAt(stringType, p)
+}
+
+// boxList returns l in an interface.
+func (x *boxes) boxList(l []any) any {
+	p := x.cell()
+	*p = l
+	return boxAt(listType, unsafe.Pointer(p))
+}
+
+// boxInt returns n in an interface.
+func (x *boxes) boxInt(n int) any {
+	if uint(n) < 256 {
+		return n // Go boxes these without allocating
+	}
+	p := unsafe.Pointer(cut(&x.numbers, &x.nNumbers))
+	*(*int)(p) = n
+	return boxAt(intType, p)
+}
+
+// boxFloat returns f in an interface.
+func (x *boxes) boxFloat(f float64) any {
+	p := unsafe.Pointer(cut(&x.numbers, &x.nNumbers))
+	*(*float64)(p) = f
+	return boxAt(floatType, p)
+}

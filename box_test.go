@@ -1,0 +1,126 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestBoxes checks that values boxed from slabs are the values Go would
+// box: the same types, equal under ==, reflect and type switches, and
+// intact after collections, while the slabs fill and new ones start.
+func TestBoxes(t *testing.T) {
+	var x boxes
+	var got, want []any
+	for i := range 200 {
+		switch i % 4 {
+		case 0:
+			s := strings.Repeat(string(rune('a'+i%26)), i%40)
+			want = append(want, s)
+			got = append(got, x.boxString(x.textOf([]byte(s), 1000)))
+		case 1:
+			l := []any{i, fmt.Sprint(i), []any{float64(i) / 2}}
+			want = append(want, l)
+			got = append(got, x.boxList(l))
+		case 2:
+			n := i*1000 - 50000
+			want = append(want, n)
+			got = append(got, x.boxInt(n))
+		case 3:
+			f := float64(i) * math.Pi
+			want = append(want, f)
+			got = append(got, x.boxFloat(f))
+		}
+	}
+	// Garbage between the slabs, then collections that must keep them.
+	for range 3 {
+		_ = make([]byte, 1<<20)
+		runtime.GC()
+	}
+	for i := range got {
+		if reflect.TypeOf(got[i]) != reflect.TypeOf(want[i]) || !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("box %d = %#v (%T); want %#v (%T)", i, got[i], got[i], want[i], want[i])
+		}
+		switch w := want[i].(type) {
+		case string:
+			if got[i] != w || got[i].(string) != w {
+				t.Errorf("box %d: %q != %q", i, got[i], w)
+			}
+		case int, float64:
+			if got[i] != w {
+				t.Errorf("box %d: %v != %v", i, got[i], w)
+			}
+		}
+	}
+}
+
+// TestDecodedTextIsCopied checks that the strings of a decoded event do
+// not share the bytes of its JSON, which the caller may reuse.
+func TestDecodedTextIsCopied(t *testing.T) {
+	data := []byte(`{"id": "07fdb41e-e83d-46e2-814a-6cebc47acf97", "l": ["x-unique-1", "a-longer-unique-string"], "n": 123456, "f": 1.5}`)
+	m, err := decodeFast(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprint(m)
+	for i := range data {
+		data[i] = 'z'
+	}
+	runtime.GC()
+	if got := fmt.Sprint(m); got != want {
+		t.Errorf("after the JSON changed, the event is %s; want %s", got, want)
+	}
+}
+
+// TestInternShortStrings checks that a short string interned by its bytes
+// is found by the decoder as words, at every length, and that strings of
+// other lengths or bytes are not taken for it.
+func TestInternShortStrings(t *testing.T) {
+	for n := range 40 {
+		s := strings.Repeat("k", n/2) + strings.Repeat("Q", n-n/2)
+		// Interned on the second sighting.
+		internLookup([]byte(s))
+		e := internLookup([]byte(s))
+		if e == nil {
+			t.Fatalf("%q not interned on its second sighting", s)
+		}
+		// Padded so that the decoder reads two words at any length.
+		data := []byte(`"` + s + `"` + strings.Repeat(" ", 20))
+		d := fastDecoder{data: data}
+		got, end := d.shortString()
+		if n < shortLen {
+			if got != e || end != n+1 {
+				t.Errorf("shortString(%q) = %p, %d; want %p, %d", s, got, end, e, n+1)
+			}
+		} else if got != nil || end != -1 {
+			t.Errorf("shortString(%q) = %p, %d; want nil, -1", s, got, end)
+		}
+		if v := (&fastDecoder{data: data}).strValue(); v != s {
+			t.Errorf("strValue(%q) = %q", s, v)
+		}
+		// One byte more, or one byte other, is another string.
+		for _, other := range []string{s + "k", s[:max(n-1, 0)] + "x"} {
+			if other == s {
+				continue
+			}
+			d := fastDecoder{data: []byte(`"` + other + `"` + strings.Repeat(" ", 20))}
+			if e, _ := d.shortString(); e != nil && e.s != other {
+				t.Errorf("shortString(%q) found %q", other, e.s)
+			}
+		}
+	}
+	// Escapes, control characters and bytes beyond ASCII leave the short
+	// path, at any place of either word.
+	for i := range shortLen - 1 {
+		for _, c := range []string{`\n`, "\t", "é", `\"`} {
+			s := strings.Repeat("a", i) + c
+			d := fastDecoder{data: []byte(`"` + s + `"` + strings.Repeat(" ", 20))}
+			if e, end := d.shortString(); e != nil || end != -1 {
+				t.Errorf("shortString(%q) = %v, %d; want nil, -1", s, e, end)
+			}
+		}
+	}
+}
