@@ -92,10 +92,22 @@ func (x *boxes) start() {
 
 // cell returns a free cell.
 func (x *boxes) cell() *[]any {
+	if len(x.cells) == 0 {
+		x.refill()
+	}
+	p := &x.cells[0]
+	x.cells = x.cells[1:]
+	return p
+}
+
+// refill allocates a slab of cells, the first slab when there is none.
+func (x *boxes) refill() {
 	if !x.first {
 		x.start()
+		return
 	}
-	return cut(&x.cells, &x.nCells)
+	x.nCells = slabSizeAfter(x.nCells)
+	x.cells = make([][]any, x.nCells)
 }
 
 // textOf returns b as a string whose bytes are cut from a slab of text;

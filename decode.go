@@ -32,7 +32,7 @@ type fastDecoder struct {
 	local [16]any
 	spill *[]any
 	top   int // elements on the stack
-	high  int // the most elements the stack has held
+	high  int // the most elements the stack held before the last list
 	slab  []any
 	// The strings, lists and numbers of the event are boxed from
 	// slabs (see boxes).
@@ -47,21 +47,26 @@ var stackPool = sync.Pool{New: func() any { s := make([]any, 0, 64); return &s }
 
 // push puts v on the stack.
 func (d *fastDecoder) push(v any) {
-	if d.top < len(d.local) {
-		d.local[d.top] = v
-	} else {
-		if d.spill == nil {
-			d.spill = stackPool.Get().(*[]any)
-		}
-		*d.spill = append((*d.spill)[:d.top-len(d.local)], v)
+	if d.top >= len(d.local) {
+		d.pushSpill(v)
+		return
 	}
+	d.local[d.top] = v
 	d.top++
-	d.high = max(d.high, d.top)
+}
+
+// pushSpill is push beyond local.
+func (d *fastDecoder) pushSpill(v any) {
+	if d.spill == nil {
+		d.spill = stackPool.Get().(*[]any)
+	}
+	*d.spill = append((*d.spill)[:d.top-len(d.local)], v)
+	d.top++
 }
 
 // release lets go of what the stack held, and returns spill to the pool.
 func (d *fastDecoder) release() {
-	clear(d.local[:min(d.high, len(d.local))])
+	clear(d.local[:min(max(d.high, d.top), len(d.local))])
 	if d.spill != nil {
 		if cap(*d.spill) <= 1<<12 {
 			clear((*d.spill)[:cap(*d.spill)])
@@ -94,6 +99,7 @@ func (d *fastDecoder) list(base int) []any {
 			l[i] = (*d.spill)[j-len(d.local)]
 		}
 	}
+	d.high = max(d.high, d.top)
 	d.top = base
 	return l
 }
@@ -128,7 +134,7 @@ func (d *fastDecoder) objectInto(fields *fieldSet, m map[string]any) map[string]
 	if m == nil {
 		m = make(map[string]any, 8)
 	}
-	if !d.open('}') {
+	if !d.enter('}') && !d.open('}') {
 		if d.err != nil {
 			return nil
 		}
@@ -178,7 +184,7 @@ func (d *fastDecoder) objectInto(fields *fieldSet, m map[string]any) map[string]
 		if d.punct(',') {
 			continue
 		}
-		if !d.next('}') {
+		if d.closes('}') || !d.next('}') {
 			if d.err != nil {
 				return nil
 			}
@@ -192,7 +198,7 @@ func (d *fastDecoder) objectInto(fields *fieldSet, m map[string]any) map[string]
 // slots: each key that a slot takes is decoded once, and the others are
 // skipped.
 func (d *fastDecoder) objectSlots(s *slots) {
-	if !d.open('}') {
+	if !d.enter('}') && !d.open('}') {
 		return
 	}
 	set := s.set
@@ -242,7 +248,7 @@ func (d *fastDecoder) objectSlots(s *slots) {
 		if d.punct(',') {
 			continue
 		}
-		if !d.next('}') {
+		if d.closes('}') || !d.next('}') {
 			return
 		}
 	}
@@ -250,7 +256,7 @@ func (d *fastDecoder) objectSlots(s *slots) {
 
 // open enters the object or array at d.pos, which close ends, and
 // reports whether a member follows: false when the container is empty
-// (and passed) or too deep (an error).
+// (and passed) or too deep (an error). The loops try enter first.
 func (d *fastDecoder) open(close byte) bool {
 	d.pos++
 	d.depth++
@@ -265,6 +271,17 @@ func (d *fastDecoder) open(close byte) bool {
 		return false
 	}
 	return true
+}
+
+// enter is open when a member follows the opening byte at once, small
+// enough to be inlined; it reports false, and changes nothing, in other
+// cases.
+func (d *fastDecoder) enter(close byte) bool {
+	if i := d.pos + 1; i < len(d.data) && d.data[i] > ' ' && d.data[i] != close && d.depth < MaxDepth {
+		d.pos, d.depth = i, d.depth+1
+		return true
+	}
+	return false
 }
 
 // keyStart checks that a member of an object starts with a string.
@@ -309,7 +326,8 @@ func (d *fastDecoder) colon() bool {
 
 // next passes what follows a member of the container that close ends,
 // and reports whether another member follows: false at the end of the
-// container (passed) or on an error.
+// container (passed) or on an error. The loops try punct and closes
+// first.
 func (d *fastDecoder) next(close byte) bool {
 	what := "an object"
 	if close == ']' {
@@ -330,6 +348,16 @@ func (d *fastDecoder) next(close byte) bool {
 		return false
 	}
 	d.fail(`expected "," or "` + string(close) + `" in ` + what)
+	return false
+}
+
+// closes passes close, the end of the container, when it follows at
+// once, and reports whether it did; small enough to be inlined.
+func (d *fastDecoder) closes(close byte) bool {
+	if i := d.pos; i < len(d.data) && d.data[i] == close {
+		d.pos, d.depth = i+1, d.depth-1
+		return true
+	}
 	return false
 }
 
@@ -371,7 +399,7 @@ func (d *fastDecoder) literal(word string, v any) any {
 }
 
 func (d *fastDecoder) array() []any {
-	if !d.open(']') {
+	if !d.enter(']') && !d.open(']') {
 		if d.err != nil {
 			return nil
 		}
@@ -385,7 +413,7 @@ func (d *fastDecoder) array() []any {
 		if d.punct(',') {
 			continue
 		}
-		if !d.next(']') {
+		if d.closes(']') || !d.next(']') {
 			if d.err != nil {
 				return nil
 			}
@@ -542,34 +570,32 @@ func (d *fastDecoder) shortWords() (w0, w1 uint64, end int) {
 	if start+shortLen > len(d.data) {
 		return 0, 0, -1
 	}
-	w0 = binary.LittleEndian.Uint64(d.data[start:])
-	var n int
+	// Constant lengths and masked indexes: no bounds checks below.
+	b := d.data[start : start+shortLen]
+	w0 = binary.LittleEndian.Uint64(b[:8])
+	w1 = binary.LittleEndian.Uint64(b[8:])
+	var n uint
 	if m := wordSpecial(w0); m != 0 {
-		n = bits.TrailingZeros64(m) / 8
-		w0 &= 1<<(8*n) - 1
+		n = uint(bits.TrailingZeros64(m)) / 8
+		w0 &= 1<<(8*n&63) - 1
+		w1 = 0
+	} else if m = wordSpecial(w1); m != 0 {
+		n = 8 + uint(bits.TrailingZeros64(m))/8
+		w1 &= 1<<(8*(n-8)&63) - 1
 	} else {
-		w1 = binary.LittleEndian.Uint64(d.data[start+8:])
-		if m = wordSpecial(w1); m == 0 {
-			return 0, 0, -1
-		}
-		n = 8 + bits.TrailingZeros64(m)/8
-		w1 &= 1<<(8*(n-8)) - 1
-	}
-	if d.data[start+n] != '"' {
 		return 0, 0, -1
 	}
-	return w0, w1, start + n
+	if b[n%shortLen] != '"' {
+		return 0, 0, -1
+	}
+	return w0, w1, start + int(n)
 }
 
 // wordSpecial flags the bytes of the eight bytes x (little-endian) that a
 // plain ASCII string cannot hold as they are: a quote, a backslash, a
 // control character or a byte beyond ASCII. The lowest flag is exact;
 // flags above it may be false (see stringSpecial).
-func wordSpecial(x uint64) uint64 {
-	q := x ^ (lowBits * 0x02)
-	b := x ^ (lowBits * '\\')
-	return ((q-lowBits*0x21)&^q | (b-lowBits)&^b | x) & highBits
-}
+func wordSpecial(x uint64) uint64 { return wordFlags(x, highBits) }
 
 const (
 	lowBits  = 0x0101010101010101
@@ -583,29 +609,50 @@ const (
 // lowest byte flagged is the first such byte (the borrows of the
 // subtractions only run upwards from a flagged byte).
 func stringSpecial(data []byte, start int, high bool) int {
-	i := start
+	if start >= len(data) {
+		return len(data)
+	}
 	var extra uint64
 	if high {
 		extra = highBits
 	}
-	for ; i+8 <= len(data); i += 8 {
-		x := binary.LittleEndian.Uint64(data[i:])
-		// Flipping bit 1 turns '"' into ' ' and keeps control
-		// characters below 0x20: bytes below 0x21 are then exactly the
-		// quotes and control characters.
-		q := x ^ (lowBits * 0x02)
-		b := x ^ (lowBits * '\\')
-		m := (q-lowBits*0x21)&^q | (b-lowBits)&^b
-		if m = m&highBits | x&extra; m != 0 {
-			return i + bits.TrailingZeros64(m)/8
+	// rest shrinks by whole words, which spares the loops bounds checks.
+	rest := data[start:]
+	for len(rest) >= 16 {
+		x, y := binary.LittleEndian.Uint64(rest), binary.LittleEndian.Uint64(rest[8:])
+		mx, my := wordFlags(x, extra), wordFlags(y, extra)
+		if mx|my != 0 {
+			if mx != 0 {
+				return len(data) - len(rest) + bits.TrailingZeros64(mx)/8
+			}
+			return len(data) - len(rest) + 8 + bits.TrailingZeros64(my)/8
 		}
+		rest = rest[16:]
 	}
-	for ; i < len(data); i++ {
-		if c := data[i]; c == '"' || c == '\\' || c < 0x20 || high && c >= 0x80 {
-			return i
+	if len(rest) >= 8 {
+		if m := wordFlags(binary.LittleEndian.Uint64(rest), extra); m != 0 {
+			return len(data) - len(rest) + bits.TrailingZeros64(m)/8
+		}
+		rest = rest[8:]
+	}
+	for i, c := range rest {
+		if c == '"' || c == '\\' || c < 0x20 || high && c >= 0x80 {
+			return len(data) - len(rest) + i
 		}
 	}
 	return len(data)
+}
+
+// wordFlags flags the bytes of the eight bytes x (little-endian) that a
+// JSON string cannot hold as they are, and with extra (highBits) the
+// bytes beyond ASCII: the lowest flag is exact (see stringSpecial).
+func wordFlags(x, extra uint64) uint64 {
+	// Flipping bit 1 turns '"' into ' ' and keeps control characters
+	// below 0x20: bytes below 0x21 are then exactly the quotes and
+	// control characters.
+	q := x ^ (lowBits * 0x02)
+	b := x ^ (lowBits * '\\')
+	return ((q-lowBits*0x21)&^q|(b-lowBits)&^b)&highBits | x&extra
 }
 
 // str reads a JSON string at d.pos (the opening quote); keys are interned.
@@ -793,7 +840,7 @@ func (d *fastDecoder) skipString() {
 }
 
 func (d *fastDecoder) skipObject() {
-	if !d.open('}') {
+	if !d.enter('}') && !d.open('}') {
 		return
 	}
 	for d.err == nil {
@@ -805,20 +852,20 @@ func (d *fastDecoder) skipObject() {
 			return
 		}
 		d.skip()
-		if !d.punct(',') && !d.next('}') {
+		if !d.punct(',') && (d.closes('}') || !d.next('}')) {
 			return
 		}
 	}
 }
 
 func (d *fastDecoder) skipArray() {
-	if !d.open(']') {
+	if !d.enter(']') && !d.open(']') {
 		return
 	}
 	for d.err == nil {
 		d.ws()
 		d.skip()
-		if !d.punct(',') && !d.next(']') {
+		if !d.punct(',') && (d.closes(']') || !d.next(']')) {
 			return
 		}
 	}

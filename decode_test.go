@@ -163,7 +163,7 @@ func TestStringSpecial(t *testing.T) {
 	alphabet := []byte{'"', '\\', 0x1f, 0x20, 0x00, 0x7f, 0x80, 0xff, 'a', '!', '#', '[', ']', 0x21, 0x5b, 0x5d, 0xe2, 0x01}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for n := 0; n < 20000; n++ {
-		data := make([]byte, rng.IntN(40))
+		data := make([]byte, rng.IntN(72))
 		for i := range data {
 			switch rng.IntN(4) {
 			case 0:
