@@ -144,13 +144,15 @@ type Match struct {
 // Outputs returns the rule's output values for event, computed whether or
 // not the event matches. Missing data gives nil values, never errors; an
 // expression that fails returns an *EvalError.
-func (r *Rule) Outputs(event any) (map[string]any, error) {
+func (r *Rule) Outputs(event any) (_ map[string]any, err error) {
 	c, env, err := r.prepare(event)
 	if err != nil {
 		return nil, err
 	}
 	_, decoded := rawJSON(event)
-	out, err := r.outputs(c, env, decoded)
+	var at evalAt
+	defer r.recoverAt(&err, &at)
+	out, err := r.outputs(c, env, decoded, &at)
 	if err != nil {
 		return nil, err
 	}
@@ -159,35 +161,41 @@ func (r *Rule) Outputs(event any) (map[string]any, error) {
 
 // AlertTitle returns the alert title for event: the rule's Title template
 // rendered, else its DisplayName, else its ID.
-func (r *Rule) AlertTitle(event any) (string, error) {
+func (r *Rule) AlertTitle(event any) (_ string, err error) {
 	c, env, err := r.prepare(event)
 	if err != nil {
 		return "", err
 	}
-	return r.title(c, env)
+	var at evalAt
+	defer r.recoverAt(&err, &at)
+	return r.title(c, env, &at)
 }
 
 // Dedup returns the dedup string for event (see Rule.GroupBy).
-func (r *Rule) Dedup(event any) (string, error) {
+func (r *Rule) Dedup(event any) (_ string, err error) {
 	c, env, err := r.prepare(event)
 	if err != nil {
 		return "", err
 	}
-	title, err := r.title(c, env)
+	var at evalAt
+	defer r.recoverAt(&err, &at)
+	title, err := r.title(c, env, &at)
 	if err != nil {
 		return "", err
 	}
-	return r.dedup(c, env, title)
+	return r.dedup(c, env, title, &at)
 }
 
 // AlertSeverity returns the severity of an alert for event: that of the
 // first DynamicSeverity whose condition holds, else the rule's.
-func (r *Rule) AlertSeverity(event any) (Severity, error) {
+func (r *Rule) AlertSeverity(event any) (_ Severity, err error) {
 	c, env, err := r.prepare(event)
 	if err != nil {
 		return 0, err
 	}
-	return r.severity(c, env)
+	var at evalAt
+	defer r.recoverAt(&err, &at)
+	return r.severity(c, env, &at)
 }
 
 func (r *Rule) prepare(event any) (*compiledRule, evalEnv, error) {
@@ -204,20 +212,22 @@ func (r *Rule) prepare(event any) (*compiledRule, evalEnv, error) {
 
 // alertFields computes what a match contributes to an alert. decoded
 // tells that env was decoded from JSON by detect, so that the values read
-// from it need no check that an alert can carry them.
-func (r *Rule) alertFields(c *compiledRule, env evalEnv, decoded bool) (*Match, error) {
+// from it need no check that an alert can carry them. Like the other
+// functions that evaluate a rule's expressions, it leaves panics to the
+// caller's recoverAt, telling it in at which expression runs.
+func (r *Rule) alertFields(c *compiledRule, env evalEnv, decoded bool, at *evalAt) (*Match, error) {
 	m := &Match{Rule: r, Description: r.Description, Reference: r.Reference, Runbook: r.Runbook}
 	var err error
-	if m.Title, err = r.title(c, env); err != nil {
+	if m.Title, err = r.title(c, env, at); err != nil {
 		return nil, err
 	}
-	if m.Dedup, err = r.dedup(c, env, m.Title); err != nil {
+	if m.Dedup, err = r.dedup(c, env, m.Title, at); err != nil {
 		return nil, err
 	}
-	if m.Severity, err = r.severity(c, env); err != nil {
+	if m.Severity, err = r.severity(c, env, at); err != nil {
 		return nil, err
 	}
-	if m.Outputs, err = r.outputs(c, env, decoded); err != nil {
+	if m.Outputs, err = r.outputs(c, env, decoded, at); err != nil {
 		return nil, err
 	}
 	for _, t := range []struct {
@@ -232,7 +242,7 @@ func (r *Rule) alertFields(c *compiledRule, env evalEnv, decoded bool) (*Match, 
 		if t.tpl == nil {
 			continue
 		}
-		s, err := r.renderTemplate(t.part, t.tpl, env)
+		s, err := r.renderTemplate(t.part, t.tpl, env, at)
 		if err != nil {
 			return nil, err
 		}
@@ -243,27 +253,29 @@ func (r *Rule) alertFields(c *compiledRule, env evalEnv, decoded bool) (*Match, 
 	return m, nil
 }
 
+// matchFields is alertFields for an event that needs no check, with a
+// recoverAt of its own.
+func (r *Rule) matchFields(c *compiledRule, env evalEnv) (m *Match, err error) {
+	var at evalAt
+	defer r.recoverAt(&err, &at)
+	return r.alertFields(c, env, false, &at)
+}
+
 // outputs computes the rule's outputs. When env was decoded from JSON by
 // detect, an output made only of the event's values (a field, an object
 // of fields) holds decoded JSON, which an alert can always carry: it is
 // not checked again.
-func (r *Rule) outputs(c *compiledRule, env evalEnv, decoded bool) (_ Outputs, err error) {
+func (r *Rule) outputs(c *compiledRule, env evalEnv, decoded bool, at *evalAt) (Outputs, error) {
 	out := make(Outputs, 0, len(c.fields))
-	i := 0
-	defer func() {
-		if p := recover(); p != nil {
-			f := c.fields[i]
-			err = r.evalError("output "+f.name, f.prog.source, fmt.Errorf("panic: %v", p))
-		}
-	}()
-	for ; i < len(c.fields); i++ {
-		f := c.fields[i]
+	for i := range c.fields {
+		f := &c.fields[i]
+		at.set(f.part, f.prog.source)
 		v, err := f.prog.run(env)
 		if err == nil && !(decoded && f.prog.plain) {
 			err = checkValue(v)
 		}
 		if err != nil {
-			return nil, r.evalError("output "+f.name, f.prog.source, err)
+			return nil, r.evalError(f.part, f.prog.source, err)
 		}
 		out = append(out, Output{Name: f.name, Value: v})
 	}
@@ -272,9 +284,10 @@ func (r *Rule) outputs(c *compiledRule, env evalEnv, decoded bool) (_ Outputs, e
 
 // renderTemplate renders one of the rule's templates: its title,
 // description, reference or runbook.
-func (r *Rule) renderTemplate(part string, t *template, env evalEnv) (s string, err error) {
-	defer r.recoverEval(&err, part, t.source)
-	if s, err = t.render(env); err != nil {
+func (r *Rule) renderTemplate(part string, t *template, env evalEnv, at *evalAt) (string, error) {
+	at.set(part, t.source)
+	s, err := t.render(env)
+	if err != nil {
 		return "", r.evalError(part, t.source, err)
 	}
 	return s, nil
@@ -288,11 +301,11 @@ func (r *Rule) defaultTitle() string {
 	return r.ID
 }
 
-func (r *Rule) title(c *compiledRule, env evalEnv) (string, error) {
+func (r *Rule) title(c *compiledRule, env evalEnv, at *evalAt) (string, error) {
 	if c.title == nil {
 		return truncate(r.defaultTitle()), nil
 	}
-	s, err := r.renderTemplate("title", c.title, env)
+	s, err := r.renderTemplate("title", c.title, env, at)
 	if err != nil {
 		return "", err
 	}
@@ -302,28 +315,22 @@ func (r *Rule) title(c *compiledRule, env evalEnv) (string, error) {
 	return truncate(s), nil
 }
 
-func (r *Rule) dedup(c *compiledRule, env evalEnv, title string) (_ string, err error) {
+func (r *Rule) dedup(c *compiledRule, env evalEnv, title string, at *evalAt) (string, error) {
 	if len(c.groupBy) > 0 {
-		i := 0
-		defer func() {
-			if p := recover(); p != nil {
-				err = r.evalError(groupByPart(i, len(c.groupBy)), c.groupBy[i].source, fmt.Errorf("panic: %v", p))
-			}
-		}()
 		var one [1]string
 		parts := one[:]
 		if len(c.groupBy) > 1 {
 			parts = make([]string, len(c.groupBy))
 		}
 		empty := true
-		for ; i < len(c.groupBy); i++ {
-			p := c.groupBy[i]
+		for i, p := range c.groupBy {
+			at.set(c.groupParts[i], p.source)
 			v, err := p.run(env)
 			if err == nil {
 				parts[i], err = renderValue(v)
 			}
 			if err != nil {
-				return "", r.evalError(groupByPart(i, len(c.groupBy)), p.source, err)
+				return "", r.evalError(at.part, p.source, err)
 			}
 			empty = empty && parts[i] == ""
 		}
@@ -337,6 +344,7 @@ func (r *Rule) dedup(c *compiledRule, env evalEnv, title string) (_ string, err 
 	return truncate("defaultDedupString:" + r.ID), nil
 }
 
+// groupByPart names the expression i of n group-by expressions.
 func groupByPart(i, n int) string {
 	if n > 1 {
 		return fmt.Sprintf("group by %d", i+1)
@@ -344,18 +352,12 @@ func groupByPart(i, n int) string {
 	return "group by"
 }
 
-func (r *Rule) severity(c *compiledRule, env evalEnv) (_ Severity, err error) {
-	i := 0
-	defer func() {
-		if p := recover(); p != nil {
-			err = r.evalError(fmt.Sprintf("dynamic severity %d", i+1), c.severities[i].cond.source, fmt.Errorf("panic: %v", p))
-		}
-	}()
-	for ; i < len(c.severities); i++ {
-		s := c.severities[i]
+func (r *Rule) severity(c *compiledRule, env evalEnv, at *evalAt) (Severity, error) {
+	for _, s := range c.severities {
+		at.set(s.part, s.cond.source)
 		ok, err := s.cond.runBool(env)
 		if err != nil {
-			return 0, r.evalError(fmt.Sprintf("dynamic severity %d", i+1), s.cond.source, err)
+			return 0, r.evalError(s.part, s.cond.source, err)
 		}
 		if ok {
 			return s.to, nil

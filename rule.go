@@ -112,6 +112,7 @@ type compiledRule struct {
 	condition   *program
 	title       *template
 	groupBy     []*program
+	groupParts  []string // the part of each of groupBy, for errors
 	fields      []compiledField
 	severities  []compiledSeverity
 	description *template
@@ -131,11 +132,13 @@ type compiledRule struct {
 
 type compiledField struct {
 	name string
+	part string // "output name", for errors
 	prog *program
 }
 
 type compiledSeverity struct {
 	to   Severity
+	part string // "dynamic severity n", for errors
 	cond *program
 }
 
@@ -219,15 +222,12 @@ func (r *Rule) build(funcs *Functions) *ruleState {
 		return fail(err)
 	}
 	for i, g := range r.GroupBy {
-		part := "group by"
-		if len(r.GroupBy) > 1 {
-			part = fmt.Sprintf("group by %d", i+1)
-		}
+		part := groupByPart(i, len(r.GroupBy))
 		p, err := r.compileExpr(part, g, kindValue, funcs)
 		if err != nil {
 			return fail(err)
 		}
-		c.groupBy = append(c.groupBy, p)
+		c.groupBy, c.groupParts = append(c.groupBy, p), append(c.groupParts, part)
 	}
 	seen := map[string]bool{}
 	for _, f := range r.Fields {
@@ -242,17 +242,18 @@ func (r *Rule) build(funcs *Functions) *ruleState {
 		if err != nil {
 			return fail(err)
 		}
-		c.fields = append(c.fields, compiledField{name: f.Name, prog: p})
+		c.fields = append(c.fields, compiledField{name: f.Name, part: "output " + f.Name, prog: p})
 	}
 	for i, d := range r.DynamicSeverities {
 		if !d.ChangeTo.valid() {
 			return fail(&CompileError{RuleID: r.ID, Part: fmt.Sprintf("dynamic severity %d", i+1), Msg: fmt.Sprintf("invalid severity %d", int(d.ChangeTo))})
 		}
-		p, err := r.compileExpr(fmt.Sprintf("dynamic severity %d", i+1), d.Condition, kindBool, funcs)
+		part := fmt.Sprintf("dynamic severity %d", i+1)
+		p, err := r.compileExpr(part, d.Condition, kindBool, funcs)
 		if err != nil {
 			return fail(err)
 		}
-		c.severities = append(c.severities, compiledSeverity{to: d.ChangeTo, cond: p})
+		c.severities = append(c.severities, compiledSeverity{to: d.ChangeTo, part: part, cond: p})
 	}
 	c.reads = c.fieldsRead()
 	c.condOnSlots = slotted(c.condition.reads) && c.condition.withoutVM()
@@ -368,22 +369,37 @@ func (r *Rule) EvaluateJSON(data []byte) (bool, error) {
 }
 
 func (r *Rule) match(c *compiledRule, env evalEnv) (ok bool, err error) {
-	defer r.recoverEval(&err, "condition", c.condition.source)
-	ok, err = c.condition.runBool(env)
+	var at evalAt
+	defer r.recoverAt(&err, &at)
+	return r.cond(c, env, &at)
+}
+
+// cond evaluates the rule's condition, leaving panics to the caller's
+// recoverAt.
+func (r *Rule) cond(c *compiledRule, env evalEnv, at *evalAt) (bool, error) {
+	at.set("condition", c.condition.source)
+	ok, err := c.condition.runBool(env)
 	if err != nil {
 		return false, r.evalError("condition", c.condition.source, err)
 	}
 	return ok, nil
 }
 
-// recoverEval, deferred, turns a panic in the evaluation of an expression
-// into an *EvalError in *err. Expressions run code that detect does not
-// control: custom functions, and the methods of the values they return
-// (String, MarshalJSON). A rule that fails that way must not stop the
-// program, nor the other rules.
-func (r *Rule) recoverEval(err *error, part, source string) {
+// evalAt names the expression of a rule that runs, so that one deferred
+// recoverAt can report a panic in any of the expressions that a call
+// evaluates: expressions run code that detect does not control (functions
+// registered by users), and a panic there must not take the process down.
+type evalAt struct {
+	part, source string
+}
+
+func (at *evalAt) set(part, source string) { at.part, at.source = part, source }
+
+// recoverAt, deferred, turns a panic in the evaluation of the expression
+// that at names into an *EvalError in *err.
+func (r *Rule) recoverAt(err *error, at *evalAt) {
 	if p := recover(); p != nil {
-		*err = r.evalError(part, source, fmt.Errorf("panic: %v", p))
+		*err = r.evalError(at.part, at.source, fmt.Errorf("panic: %v", p))
 	}
 }
 
@@ -429,10 +445,12 @@ func (r *Rule) Match(event any) (*Match, error) {
 
 // matchEnv is Match on an event decoded into env; decoded tells that
 // detect decoded it from JSON.
-func (r *Rule) matchEnv(c *compiledRule, env evalEnv, decoded bool) (*Match, error) {
-	ok, err := r.match(c, env)
+func (r *Rule) matchEnv(c *compiledRule, env evalEnv, decoded bool) (m *Match, err error) {
+	var at evalAt
+	defer r.recoverAt(&err, &at)
+	ok, err := r.cond(c, env, &at)
 	if err != nil || !ok {
 		return nil, err
 	}
-	return r.alertFields(c, env, decoded)
+	return r.alertFields(c, env, decoded, &at)
 }

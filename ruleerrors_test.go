@@ -62,6 +62,7 @@ func TestRuleErrorsFromFunctions(t *testing.T) {
 		{name: "channel in the title", rule: detect.Rule{Condition: "true", Title: "x {channel()}"}, evaluate: true, matchPart: "title"},
 		{name: "panicking String in the title", rule: detect.Rule{Condition: "true", Title: "x {badStringer()}"}, evaluate: true, matchPart: "title"},
 		{name: "typed nil pointer in the title", rule: detect.Rule{Condition: "true", Title: "x{nilTime()}"}, evaluate: true, title: "x"},
+		{name: "panic in the group by", rule: detect.Rule{Condition: "true", GroupBy: []string{"ok()", "explode()"}}, evaluate: true, matchPart: "group by 2"},
 		{name: "cycle in the group by", rule: detect.Rule{Condition: "true", GroupBy: []string{"ok()", "cycle()"}}, evaluate: true, matchPart: "group by 2"},
 		{name: "channel in an output", rule: detect.Rule{Condition: "true", Fields: []detect.Field{{Name: "c", Expr: "channel()"}}}, evaluate: true, matchPart: "output c"},
 		{name: "function in an output", rule: detect.Rule{Condition: "true", Fields: []detect.Field{{Name: "f", Expr: "[function()]"}}}, evaluate: true, matchPart: "output f"},

@@ -83,7 +83,7 @@ func (r *Rule) RunTest(t Test) TestResult {
 		res.Failures = append(res.Failures, fmt.Sprintf("result: want %v, got %v", t.ExpectedResult, got))
 	}
 	if t.ExpectedTitle != nil || t.ExpectedDedup != nil || t.ExpectedSeverity != nil || len(t.ExpectedOutputs) > 0 {
-		m, err := r.alertFields(c, env, false)
+		m, err := r.matchFields(c, env)
 		if err != nil {
 			res.Err = err
 			return res
