@@ -605,29 +605,25 @@ const (
 // stringSpecial returns the position of the first byte of data from
 // start on that a JSON string cannot hold as it is: a quote, a backslash
 // or a control character, and with high any byte beyond ASCII; len(data)
-// when there is none. It tests eight bytes at a time: in each word, the
-// lowest byte flagged is the first such byte (the borrows of the
+// when there is none. Whole blocks of sixteen bytes go to specialIndex16
+// (SSE2 on amd64); the rest is tested eight bytes at a time: in each word,
+// the lowest byte flagged is the first such byte (the borrows of the
 // subtractions only run upwards from a flagged byte).
 func stringSpecial(data []byte, start int, high bool) int {
 	if start >= len(data) {
 		return len(data)
 	}
+	rest := data[start:]
+	if len(rest) >= 16 {
+		i := specialIndex16(rest, high)
+		if i < len(rest)&^15 {
+			return start + i
+		}
+		rest = rest[i:]
+	}
 	var extra uint64
 	if high {
 		extra = highBits
-	}
-	// rest shrinks by whole words, which spares the loops bounds checks.
-	rest := data[start:]
-	for len(rest) >= 16 {
-		x, y := binary.LittleEndian.Uint64(rest), binary.LittleEndian.Uint64(rest[8:])
-		mx, my := wordFlags(x, extra), wordFlags(y, extra)
-		if mx|my != 0 {
-			if mx != 0 {
-				return len(data) - len(rest) + bits.TrailingZeros64(mx)/8
-			}
-			return len(data) - len(rest) + 8 + bits.TrailingZeros64(my)/8
-		}
-		rest = rest[16:]
 	}
 	if len(rest) >= 8 {
 		if m := wordFlags(binary.LittleEndian.Uint64(rest), extra); m != 0 {
