@@ -36,14 +36,18 @@ func boxAt(typ, p unsafe.Pointer) (v any) {
 	return v
 }
 
-// The first slab of an event holds firstCells headers and firstText bytes
-// of text in one allocation. Later slabs of headers and numbers start
-// small and double up to maxSlab; later slabs of text hold textSlab bytes,
-// or less when the rest of the event is shorter.
+// The first slab of an event holds firstCells headers, firstElems list
+// elements and firstText bytes of text in one allocation of 224 bytes,
+// which is what a small event needs: every byte allocated also costs the
+// garbage collector's time, so slabs are sized to be filled rather than
+// to be few. Later slabs of headers, numbers and list elements double,
+// up to maxSlab (slabSize for elements); later slabs of text hold textSlab
+// bytes, or less when the rest of the event is shorter.
 const (
-	firstCells = 8
-	firstText  = 128
-	minSlab    = 8
+	firstCells = 4
+	firstElems = 4
+	firstText  = 64
+	minSlab    = 4
 	maxSlab    = 32
 	textSlab   = 512
 )
@@ -51,6 +55,7 @@ const (
 // firstSlab is the first slab of an event.
 type firstSlab struct {
 	cells [firstCells][]any
+	elems [firstElems]any
 	text  [firstText]byte
 }
 
@@ -62,10 +67,11 @@ type firstSlab struct {
 type boxes struct {
 	first   bool // firstSlab was allocated
 	cells   [][]any
+	elems   []any // the first slab's list elements, until taken
 	numbers []uint64
 	text    []byte
 	// The sizes of the last slabs.
-	nCells, nNumbers int
+	nCells, nElems, nNumbers int
 }
 
 // slabSizeAfter returns the size of the slab that follows one of size n.
@@ -87,7 +93,22 @@ func cut[T any](slab *[]T, last *int) *T {
 // start allocates the first slab.
 func (x *boxes) start() {
 	f := new(firstSlab)
-	x.first, x.cells, x.text = true, f.cells[:], f.text[:]
+	x.first, x.cells, x.elems, x.text = true, f.cells[:], f.elems[:], f.text[:]
+}
+
+// elemSlab returns a slab of at least n list elements: the first slab's
+// when they are enough (they stay for a later list otherwise), then new
+// ones of twice the size of the last, from 8 up to slabSize.
+func (x *boxes) elemSlab(n int) []any {
+	if !x.first {
+		x.start()
+	}
+	if e := x.elems; len(e) >= n {
+		x.elems, x.nElems = nil, len(e)
+		return e
+	}
+	x.nElems = max(min(max(2*x.nElems, 8), slabSize), n)
+	return make([]any, x.nElems)
 }
 
 // cell returns a free cell.

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestBoxes checks that values boxed from slabs are the values Go would
@@ -122,5 +123,13 @@ func TestInternShortStrings(t *testing.T) {
 				t.Errorf("shortString(%q) = %v, %d; want nil, -1", s, e, end)
 			}
 		}
+	}
+}
+
+// TestFirstSlabSize keeps the first slab of an event at a size class of
+// Go's allocator that a small event fills (see boxes).
+func TestFirstSlabSize(t *testing.T) {
+	if n := unsafe.Sizeof(firstSlab{}); n != 224 {
+		t.Errorf("the first slab takes %d bytes; want 224, a size class of the allocator", n)
 	}
 }

@@ -87,7 +87,7 @@ func (d *fastDecoder) list(base int) []any {
 		l = make([]any, n)
 	default:
 		if len(d.slab) < n {
-			d.slab = make([]any, slabSize)
+			d.slab = d.box.elemSlab(n)
 		}
 		l = d.slab[:n:n]
 		d.slab = d.slab[n:]

@@ -216,7 +216,8 @@ func (r *Rule) prepare(event any) (*compiledRule, evalEnv, error) {
 // functions that evaluate a rule's expressions, it leaves panics to the
 // caller's recoverAt, telling it in at which expression runs.
 func (r *Rule) alertFields(c *compiledRule, env evalEnv, decoded bool, at *evalAt) (*Match, error) {
-	m := &Match{Rule: r, Description: r.Description, Reference: r.Reference, Runbook: r.Runbook}
+	m, outs := newMatch(len(c.fields))
+	*m = Match{Rule: r, Description: r.Description, Reference: r.Reference, Runbook: r.Runbook}
 	var err error
 	if m.Title, err = r.title(c, env, at); err != nil {
 		return nil, err
@@ -227,7 +228,7 @@ func (r *Rule) alertFields(c *compiledRule, env evalEnv, decoded bool, at *evalA
 	if m.Severity, err = r.severity(c, env, at); err != nil {
 		return nil, err
 	}
-	if m.Outputs, err = r.outputs(c, env, decoded, at); err != nil {
+	if m.Outputs, err = r.outputsInto(outs, c, env, decoded, at); err != nil {
 		return nil, err
 	}
 	for _, t := range []struct {
@@ -253,6 +254,35 @@ func (r *Rule) alertFields(c *compiledRule, env evalEnv, decoded bool, at *evalA
 	return m, nil
 }
 
+// matchWith is a Match with room for its outputs, allocated at once.
+type matchWith[A any] struct {
+	m    Match
+	outs A
+}
+
+// newMatch returns a new Match and an empty slice with room for n
+// outputs, in one allocation when n is small: a match is kept with its
+// outputs.
+func newMatch(n int) (*Match, Outputs) {
+	switch {
+	case n == 0:
+		return new(Match), Outputs{}
+	case n <= 2:
+		x := new(matchWith[[2]Output])
+		return &x.m, x.outs[:0:n]
+	case n <= 4:
+		x := new(matchWith[[4]Output])
+		return &x.m, x.outs[:0:n]
+	case n <= 6:
+		x := new(matchWith[[6]Output])
+		return &x.m, x.outs[:0:n]
+	case n <= 8:
+		x := new(matchWith[[8]Output])
+		return &x.m, x.outs[:0:n]
+	}
+	return new(Match), make(Outputs, 0, n)
+}
+
 // matchFields is alertFields for an event that needs no check, with a
 // recoverAt of its own.
 func (r *Rule) matchFields(c *compiledRule, env evalEnv) (m *Match, err error) {
@@ -266,7 +296,11 @@ func (r *Rule) matchFields(c *compiledRule, env evalEnv) (m *Match, err error) {
 // of fields) holds decoded JSON, which an alert can always carry: it is
 // not checked again.
 func (r *Rule) outputs(c *compiledRule, env evalEnv, decoded bool, at *evalAt) (Outputs, error) {
-	out := make(Outputs, 0, len(c.fields))
+	return r.outputsInto(make(Outputs, 0, len(c.fields)), c, env, decoded, at)
+}
+
+// outputsInto is outputs appended to out.
+func (r *Rule) outputsInto(out Outputs, c *compiledRule, env evalEnv, decoded bool, at *evalAt) (Outputs, error) {
 	for i := range c.fields {
 		f := &c.fields[i]
 		at.set(f.part, f.prog.source)
