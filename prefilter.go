@@ -52,7 +52,7 @@ func (l needle) in(raw []byte) bool {
 
 // mayMatch reports whether an event with these raw bytes can match.
 func (p *prefilter) mayMatch(raw []byte) bool {
-	if p == nil || bytes.IndexByte(raw, '\\') >= 0 {
+	if p == nil {
 		return true
 	}
 	for _, any := range p.all {
@@ -64,7 +64,10 @@ func (p *prefilter) mayMatch(raw []byte) bool {
 			}
 		}
 		if !found {
-			return false
+			// A literal may be written with escapes: only an event
+			// without any backslash is rejected. Looked for last, so
+			// that an event holding every literal is not read for it.
+			return bytes.IndexByte(raw, '\\') >= 0
 		}
 	}
 	return true
