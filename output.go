@@ -625,7 +625,6 @@ func jsonSafe(v any, depth int) (any, bool) {
 type template struct {
 	source string
 	parts  []templatePart
-	size   int // a guess of the rendered length, to allocate it once
 }
 
 type templatePart struct {
@@ -637,11 +636,13 @@ func (t *template) render(env evalEnv) (string, error) {
 	if len(t.parts) == 1 && t.parts[0].prog == nil {
 		return t.parts[0].text, nil
 	}
-	var b strings.Builder
-	b.Grow(t.size)
+	// Rendered on the stack, then copied into one allocation of the exact
+	// length: the title is kept with every alert.
+	var stack [256]byte
+	b := stack[:0]
 	for _, p := range t.parts {
 		if p.prog == nil {
-			b.WriteString(p.text)
+			b = append(b, p.text...)
 			continue
 		}
 		v, err := p.prog.run(env)
@@ -652,9 +653,9 @@ func (t *template) render(env evalEnv) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		b.WriteString(s)
+		b = append(b, s...)
 	}
-	return b.String(), nil
+	return string(b), nil
 }
 
 // compileTemplate parses and compiles a template; an empty source gives a
@@ -708,12 +709,6 @@ func (r *Rule) compileTemplate(part, source string, funcs *Functions) (*template
 	flush()
 	if len(t.parts) == 0 {
 		t.parts = []templatePart{{text: ""}}
-	}
-	for _, p := range t.parts {
-		t.size += len(p.text)
-		if p.prog != nil {
-			t.size += 24
-		}
 	}
 	return t, nil
 }
