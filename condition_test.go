@@ -419,6 +419,28 @@ func TestFoldedReadsMatchVM(t *testing.T) {
 	}
 }
 
+// TestDirectCallsAllocateNothing checks that a direct program calls the
+// internal functions without building their arguments on the heap.
+func TestDirectCallsAllocateNothing(t *testing.T) {
+	env := map[string]any{"action": "RevokeUserSessions", "count": 5, "tags": []any{"a", "b"}}
+	for _, x := range []string{
+		`action startsWith "Revoke"`, `action endsWith "Sessions"`, `action contains "User"`,
+		`count > 3`, `count <= 3`, `count >= 5`, `count < 9`, `action matches "^Rev"`,
+		`action in ["A", "RevokeUserSessions"]`, `"a" in tags`, `len(action) > 3`, `action == "x" || !(count > 1)`,
+	} {
+		p, e := compileExpr(x, kindBool, nil)
+		if e != nil {
+			t.Fatalf("compile %s: %v", x, e.Msg)
+		}
+		if p.direct == nil {
+			t.Fatalf("%s is not evaluated directly", x)
+		}
+		if n := testing.AllocsPerRun(100, func() { _, _ = p.direct(mapEnv(env)) }); n != 0 {
+			t.Errorf("%s: %v allocations per run; want 0", x, n)
+		}
+	}
+}
+
 func TestRegexpLiterals(t *testing.T) {
 	tests := []struct {
 		pattern string

@@ -14,11 +14,30 @@ import (
 // again to report the error with its position.
 type direct func(env evalEnv) (any, error)
 
-// directFunctions are the internal functions a direct program may call.
-var directFunctions = map[string]func(args ...any) (any, error){
-	fnGet: rtGet, fnBool: rtBool, fnLess: rtLess, fnMore: rtMore, fnLessEq: rtLessEq, fnMoreEq: rtMoreEq,
-	fnContains: rtContains, fnStarts: rtStartsWith, fnEnds: rtEndsWith, fnMatchRe: rtMatchRe,
-	fnMatches: rtMatches, fnIn: rtIn, fnInSet: rtInSet, fnLen: rtLen,
+// directFunctions2 are the internal functions of two arguments that a
+// direct program may call, each calling the function the VM calls with
+// its arguments written out: a variadic call through a function value
+// must build its list of arguments on the heap, a call of a known
+// function keeps it on the stack.
+var directFunctions2 = map[string]func(a, b any) (any, error){
+	fnGet:      func(a, b any) (any, error) { return get(a, b), nil },
+	fnLess:     func(a, b any) (any, error) { return rtLess(a, b) },
+	fnMore:     func(a, b any) (any, error) { return rtMore(a, b) },
+	fnLessEq:   func(a, b any) (any, error) { return rtLessEq(a, b) },
+	fnMoreEq:   func(a, b any) (any, error) { return rtMoreEq(a, b) },
+	fnContains: func(a, b any) (any, error) { return rtContains(a, b) },
+	fnStarts:   func(a, b any) (any, error) { return rtStartsWith(a, b) },
+	fnEnds:     func(a, b any) (any, error) { return rtEndsWith(a, b) },
+	fnMatchRe:  func(a, b any) (any, error) { return rtMatchRe(a, b) },
+	fnMatches:  func(a, b any) (any, error) { return rtMatches(a, b) },
+	fnIn:       func(a, b any) (any, error) { return rtIn(a, b) },
+	fnInSet:    func(a, b any) (any, error) { return rtInSet(a, b) },
+}
+
+// directFunctions1 are those of one argument, likewise.
+var directFunctions1 = map[string]func(a any) (any, error){
+	fnBool: func(a any) (any, error) { return rtBool(a) },
+	fnLen:  func(a any) (any, error) { return rtLen(a) },
 }
 
 // compileDirect returns a direct program for n, or nil when n uses anything
@@ -164,8 +183,7 @@ func compileDirect(n ast.Node) direct {
 		if !ok {
 			return nil
 		}
-		fn, ok := directFunctions[id.Value]
-		if !ok {
+		if directFunctions1[id.Value] == nil && directFunctions2[id.Value] == nil {
 			return nil
 		}
 		args := make([]direct, len(n.Arguments))
@@ -176,13 +194,16 @@ func compileDirect(n ast.Node) direct {
 		}
 		switch len(args) {
 		case 1:
-			a0 := args[0]
+			a0, fn1 := args[0], directFunctions1[id.Value]
+			if fn1 == nil {
+				return nil
+			}
 			return func(env evalEnv) (any, error) {
 				x, err := a0(env)
 				if err != nil {
 					return nil, err
 				}
-				return fn(x)
+				return fn1(x)
 			}
 		case 2:
 			if id.Value == fnGet {
@@ -207,6 +228,10 @@ func compileDirect(n ast.Node) direct {
 					return get(x, k), nil
 				}
 			}
+			fn2 := directFunctions2[id.Value]
+			if fn2 == nil {
+				return nil
+			}
 			return func(env evalEnv) (any, error) {
 				x, err := a0(env)
 				if err != nil {
@@ -216,9 +241,7 @@ func compileDirect(n ast.Node) direct {
 				if err != nil {
 					return nil, err
 				}
-				var buf [2]any
-				buf[0], buf[1] = x, y
-				return fn(buf[:]...)
+				return fn2(x, y)
 			}
 		}
 	}

@@ -240,22 +240,34 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-func ordering(test func(int) bool) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		c, ok, err := compare(args[0], args[1])
-		if err != nil || !ok {
-			return false, err
-		}
-		return test(c), nil
+// order applies test to the order of a and b (see compare); false when
+// either is nil.
+func order(a, b any, test func(int) bool) (any, error) {
+	c, ok, err := compare(a, b)
+	if err != nil || !ok {
+		return false, err
 	}
+	return test(c), nil
 }
 
-var (
-	rtLess   = ordering(func(c int) bool { return c < 0 })
-	rtMore   = ordering(func(c int) bool { return c > 0 })
-	rtLessEq = ordering(func(c int) bool { return c <= 0 })
-	rtMoreEq = ordering(func(c int) bool { return c >= 0 })
-)
+// The orderings are plain functions, not closures, so that a call with
+// its arguments written out keeps their list on the stack (see
+// directFunctions2).
+func rtLess(args ...any) (any, error) {
+	return order(args[0], args[1], func(c int) bool { return c < 0 })
+}
+
+func rtMore(args ...any) (any, error) {
+	return order(args[0], args[1], func(c int) bool { return c > 0 })
+}
+
+func rtLessEq(args ...any) (any, error) {
+	return order(args[0], args[1], func(c int) bool { return c <= 0 })
+}
+
+func rtMoreEq(args ...any) (any, error) {
+	return order(args[0], args[1], func(c int) bool { return c >= 0 })
+}
 
 // strings2 returns both operands of a string predicate; ok is false when
 // either is nil.
@@ -271,21 +283,27 @@ func strings2(op string, args []any) (a, b string, ok bool, err error) {
 	return a, b, true, nil
 }
 
-func stringPredicate(op string, test func(a, b string) bool) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		a, b, ok, err := strings2(op, args)
-		if err != nil || !ok {
-			return false, err
-		}
-		return test(a, b), nil
+// stringPredicate applies test to the strings of args; false when either
+// is nil.
+func stringPredicate(op string, args []any, test func(a, b string) bool) (any, error) {
+	a, b, ok, err := strings2(op, args)
+	if err != nil || !ok {
+		return false, err
 	}
+	return test(a, b), nil
 }
 
-var (
-	rtContains   = stringPredicate("contains", strings.Contains)
-	rtStartsWith = stringPredicate("startsWith", strings.HasPrefix)
-	rtEndsWith   = stringPredicate("endsWith", strings.HasSuffix)
-)
+func rtContains(args ...any) (any, error) {
+	return stringPredicate("contains", args, strings.Contains)
+}
+
+func rtStartsWith(args ...any) (any, error) {
+	return stringPredicate("startsWith", args, strings.HasPrefix)
+}
+
+func rtEndsWith(args ...any) (any, error) {
+	return stringPredicate("endsWith", args, strings.HasSuffix)
+}
 
 func rtMatchRe(args ...any) (any, error) {
 	re := args[1].(*regexp.Regexp)
