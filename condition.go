@@ -82,8 +82,12 @@ type program struct {
 	// with nil or reads constant keys from, with those keys (see
 	// lentReads); nil when there are none.
 	lent map[string]*fieldSet
-	// pathID is the fieldID of path[0] when it is a name.
+	// pathID is the fieldID of path[0] when it is a name; name is that
+	// name, and top is set when the path is that name alone (a top-level
+	// field, the commonest output).
 	pathID uint32
+	name   string
+	top    bool
 	// direct evaluates the expression without the VM when it is simple
 	// enough; nil otherwise.
 	direct direct
@@ -135,6 +139,9 @@ func firstKey(path []any) (string, bool) {
 
 // run evaluates the program against env, the event.
 func (p *program) run(env evalEnv) (any, error) {
+	if p.top {
+		return env.field(p.name, p.pathID), nil
+	}
 	if p.path != nil {
 		var v any
 		keys := p.path
@@ -326,7 +333,7 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if kind == kindValue {
 		p.path = fieldPath(tree.Node)
 		if name, ok := firstKey(p.path); ok {
-			p.pathID = fieldID(name)
+			p.pathID, p.name, p.top = fieldID(name), name, len(p.path) == 1
 		}
 	}
 	p.direct = compileDirect(tree.Node)
