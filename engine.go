@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -369,6 +370,9 @@ func (e *Engine) process(ev *Event, logType string, raw []byte) error {
 	var (
 		out  []*Alert
 		errs []error
+		// escaped tells whether filterBytes holds a backslash: 0 not
+		// known yet, 1 no, 2 yes.
+		escaped uint8
 	)
 	for i := range set.rules {
 		sr := &set.rules[i]
@@ -376,8 +380,18 @@ func (e *Engine) process(ev *Event, logType string, raw []byte) error {
 		if sr.indexed && !candidates.has(i) {
 			continue
 		}
-		if filterBytes != nil && !sr.compiled.condition.filter.mayMatch(filterBytes) {
-			continue
+		if filterBytes != nil && sr.compiled.condition.filter != nil {
+			// An event that holds a backslash may hold any literal
+			// escaped (see mayMatch): looked for once per event.
+			if escaped == 0 {
+				escaped = 1
+				if bytes.IndexByte(filterBytes, '\\') >= 0 {
+					escaped = 2
+				}
+			}
+			if escaped == 1 && !sr.compiled.condition.filter.holds(filterBytes) {
+				continue
+			}
 		}
 		if raw != nil {
 			if err := decode(); err != nil {

@@ -50,8 +50,18 @@ func (l needle) in(raw []byte) bool {
 	}
 }
 
-// mayMatch reports whether an event with these raw bytes can match.
+// mayMatch reports whether an event with these raw bytes can match. A
+// literal may be written with escapes, so only an event without any
+// backslash is rejected; the backslash is looked for last, so that an
+// event holding every literal (every matching event) is not read for it.
 func (p *prefilter) mayMatch(raw []byte) bool {
+	return p.holds(raw) || bytes.IndexByte(raw, '\\') >= 0
+}
+
+// holds reports whether raw holds the literals the condition requires,
+// as they are written without escapes; an event that holds no backslash
+// and fails this cannot match.
+func (p *prefilter) holds(raw []byte) bool {
 	if p == nil {
 		return true
 	}
@@ -64,10 +74,7 @@ func (p *prefilter) mayMatch(raw []byte) bool {
 			}
 		}
 		if !found {
-			// A literal may be written with escapes: only an event
-			// without any backslash is rejected. Looked for last, so
-			// that an event holding every literal is not read for it.
-			return bytes.IndexByte(raw, '\\') >= 0
+			return false
 		}
 	}
 	return true
