@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
+	"weak"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -195,26 +197,48 @@ type cacheKey struct {
 	funcs  *Functions
 }
 
-// programCache is never evicted: rules are a finite set, and a program is a
-// few kilobytes.
+// programCache holds the programs compiled in the process, each as long
+// as a rule holds it: a service that reloads its rules does not keep
+// the programs of the rules it dropped. Compile errors are not kept.
 var programCache sync.Map // cacheKey -> *cacheEntry
 
 type cacheEntry struct {
 	once sync.Once
-	prog *program
+	prog weak.Pointer[program]
 	err  *exprError
 }
 
-// compileCached compiles source once per process for each kind and set of
-// functions. Concurrent callers of the same key wait for the first.
+// compileCached compiles source once for each kind and set of functions,
+// as long as the program is in use. Concurrent callers of the same key
+// wait for the first.
 func compileCached(source string, kind exprKind, funcs *Functions) (*program, *exprError) {
 	key := cacheKey{source: source, kind: kind, funcs: funcs}
-	v, _ := programCache.LoadOrStore(key, new(cacheEntry))
-	e := v.(*cacheEntry)
-	e.once.Do(func() {
-		e.prog, e.err = compileExpr(source, kind, funcs)
-	})
-	return e.prog, e.err
+	for {
+		v, _ := programCache.LoadOrStore(key, new(cacheEntry))
+		e := v.(*cacheEntry)
+		var compiled *program
+		e.once.Do(func() {
+			compiled, e.err = compileExpr(source, kind, funcs)
+			if e.err == nil {
+				e.prog = weak.Make(compiled)
+				// The entry goes when the program does.
+				runtime.AddCleanup(compiled, func(key cacheKey) { programCache.CompareAndDelete(key, e) }, key)
+			}
+		})
+		switch {
+		case compiled != nil:
+			return compiled, nil
+		case e.err != nil:
+			programCache.CompareAndDelete(key, e)
+			return nil, e.err
+		}
+		if p := e.prog.Value(); p != nil {
+			return p, nil
+		}
+		// Collected after its rules were dropped, before its entry
+		// went: compiled again.
+		programCache.CompareAndDelete(key, e)
+	}
 }
 
 // exprError is a compile error within one expression, before it is given

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	goruntime "runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
@@ -230,6 +232,38 @@ func TestProgramsAreShared(t *testing.T) {
 		} else if c.condition != first {
 			t.Fatalf("rule %d compiled its own program; want the cached one", i)
 		}
+	}
+}
+
+// TestProgramsGoWithTheirRules checks that the cache keeps a program only
+// while a rule holds it: a dropped rule's program is collected and its
+// entry removed, and compiling the source again works.
+func TestProgramsGoWithTheirRules(t *testing.T) {
+	cond := `action == "OnlyInTestProgramsGoWithTheirRules"`
+	key := cacheKey{source: cond, kind: kindBool}
+	r := &Rule{ID: "R", Condition: cond}
+	if _, err := r.compiled(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := programCache.Load(key); !ok {
+		t.Fatalf("no cache entry for %q while its rule is alive", key.source)
+	}
+	goruntime.KeepAlive(r)
+	r = nil
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		goruntime.GC()
+		if _, ok := programCache.Load(key); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the program of a dropped rule is still cached")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	again := &Rule{ID: "R", Condition: cond}
+	if ok, err := again.Evaluate(map[string]any{"action": "OnlyInTestProgramsGoWithTheirRules"}); !ok || err != nil {
+		t.Errorf("compiled again: Evaluate = %v, %v; want true", ok, err)
 	}
 }
 
