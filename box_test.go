@@ -133,3 +133,17 @@ func TestFirstSlabSize(t *testing.T) {
 		t.Errorf("the first slab takes %d bytes; want 224, a size class of the allocator", n)
 	}
 }
+
+// TestNewMatch checks that a Match comes with room for exactly its
+// outputs, at every count.
+func TestNewMatch(t *testing.T) {
+	for n := range 12 {
+		m, outs := newMatch(n)
+		if m == nil || !reflect.DeepEqual(*m, Match{}) {
+			t.Fatalf("newMatch(%d): Match %+v; want a zero Match", n, m)
+		}
+		if outs == nil || len(outs) != 0 || cap(outs) != n {
+			t.Errorf("newMatch(%d): outputs of length %d and capacity %d; want 0 and %d", n, len(outs), cap(outs), n)
+		}
+	}
+}

@@ -264,19 +264,28 @@ type matchWith[A any] struct {
 // outputs, in one allocation when n is small: a match is kept with its
 // outputs.
 func newMatch(n int) (*Match, Outputs) {
-	switch {
-	case n == 0:
+	switch n {
+	case 0:
 		return new(Match), Outputs{}
-	case n <= 2:
+	case 1:
+		x := new(matchWith[[1]Output])
+		return &x.m, x.outs[:0:n]
+	case 2:
 		x := new(matchWith[[2]Output])
 		return &x.m, x.outs[:0:n]
-	case n <= 4:
+	case 3:
+		x := new(matchWith[[3]Output])
+		return &x.m, x.outs[:0:n]
+	case 4:
 		x := new(matchWith[[4]Output])
 		return &x.m, x.outs[:0:n]
-	case n <= 6:
+	case 5:
+		x := new(matchWith[[5]Output])
+		return &x.m, x.outs[:0:n]
+	case 6:
 		x := new(matchWith[[6]Output])
 		return &x.m, x.outs[:0:n]
-	case n <= 8:
+	case 7, 8:
 		x := new(matchWith[[8]Output])
 		return &x.m, x.outs[:0:n]
 	}
