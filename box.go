@@ -59,17 +59,31 @@ type firstSlab struct {
 	text  [firstText]byte
 }
 
+// wideSlab is the first slab of an event whose fields, in the event
+// decoded before for the same fields, needed more headers or list
+// elements than firstSlab holds: 448 bytes, one allocation where the
+// small slab and the two that follow it make three.
+type wideSlab struct {
+	cells [2 * firstCells][]any
+	elems [3 * firstElems]any
+	text  [firstText]byte
+}
+
 // boxes are the slabs of one decoding. A cell holds the header of a list
 // or of a string, whose first two words are a list's first two: a pointer,
 // which the collector follows to an object it scans by that object's own
 // type, and a length. A number holds an int or the bits of a float64.
 // Text is cut from a byte array that no one writes again.
 type boxes struct {
-	first   bool // firstSlab was allocated
-	cells   [][]any
-	elems   []any // the first slab's list elements, until taken
-	numbers []uint64
-	text    []byte
+	first bool // the first slab was allocated
+	wide  bool // the first slab is to be a wideSlab
+	// The headers and list elements taken, to tell whether the next
+	// event of the same fields wants a wideSlab (see needsWide).
+	cellsUsed, elemsUsed int
+	cells                [][]any
+	elems                []any // the first slab's list elements, until taken
+	numbers              []uint64
+	text                 []byte
 	// The sizes of the last slabs.
 	nCells, nElems, nNumbers int
 }
@@ -92,8 +106,20 @@ func cut[T any](slab *[]T, last *int) *T {
 
 // start allocates the first slab.
 func (x *boxes) start() {
+	x.first = true
+	if x.wide {
+		f := new(wideSlab)
+		x.cells, x.elems, x.text = f.cells[:], f.elems[:], f.text[:]
+		return
+	}
 	f := new(firstSlab)
-	x.first, x.cells, x.elems, x.text = true, f.cells[:], f.elems[:], f.text[:]
+	x.cells, x.elems, x.text = f.cells[:], f.elems[:], f.text[:]
+}
+
+// needsWide reports whether the values boxed so far would have needed
+// more than a firstSlab.
+func (x *boxes) needsWide() bool {
+	return x.cellsUsed > firstCells || x.elemsUsed > firstElems
 }
 
 // elemSlab returns a slab of at least n list elements: the first slab's
@@ -153,6 +179,7 @@ func (x *boxes) textOf(b []byte, limit int) string {
 
 // boxString returns s in an interface.
 func (x *boxes) boxString(s string) any {
+	x.cellsUsed++
 	p := unsafe.Pointer(x.cell())
 	*(*string)(p) = s
 	return boxAt(stringType, p)
@@ -160,6 +187,7 @@ func (x *boxes) boxString(s string) any {
 
 // boxList returns l in an interface.
 func (x *boxes) boxList(l []any) any {
+	x.cellsUsed++
 	p := x.cell()
 	*p = l
 	return boxAt(listType, unsafe.Pointer(p))

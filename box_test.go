@@ -132,6 +132,39 @@ func TestFirstSlabSize(t *testing.T) {
 	if n := unsafe.Sizeof(firstSlab{}); n != 224 {
 		t.Errorf("the first slab takes %d bytes; want 224, a size class of the allocator", n)
 	}
+	if n := unsafe.Sizeof(wideSlab{}); n != 448 {
+		t.Errorf("the wide first slab takes %d bytes; want 448, a size class of the allocator", n)
+	}
+}
+
+// TestWideSlabFollowsTheEvents checks that the fields of events that
+// needed more than a small first slab get a wide one for the next event,
+// and a small one again once the events shrink, with the same values.
+func TestWideSlabFollowsTheEvents(t *testing.T) {
+	set := newFieldSet("a", "b")
+	big := []byte(`{"a": [["x1", "x2"], ["x3"], ["x4", "x5", "x6"]], "b": ["p-unique-value-1", "p-unique-value-2"]}`)
+	small := []byte(`{"a": ["x"], "b": "y"}`)
+	for i, step := range []struct {
+		data     []byte
+		wide     bool // the slab this decoding starts with
+		wideNext bool
+	}{{big, false, true}, {big, true, true}, {small, true, false}, {small, false, false}} {
+		if got := set.wide.Load(); got != step.wide {
+			t.Fatalf("step %d: wide = %v; want %v", i, got, step.wide)
+		}
+		s, err := decodeSlots(step.data, set, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := decodeFast(step.data, nil)
+		if got := s.asMap(); !reflect.DeepEqual(got, want) {
+			t.Errorf("step %d: slots hold %v; want %v", i, got, want)
+		}
+		s.release()
+		if got := set.wide.Load(); got != step.wideNext {
+			t.Errorf("step %d: wide after = %v; want %v", i, got, step.wideNext)
+		}
+	}
 }
 
 // TestNewMatch checks that a Match comes with room for exactly its

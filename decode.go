@@ -89,6 +89,7 @@ func (d *fastDecoder) list(base int) []any {
 		if len(d.slab) < n {
 			d.slab = d.box.elemSlab(n)
 		}
+		d.box.elemsUsed += n
 		l = d.slab[:n:n]
 		d.slab = d.slab[n:]
 	}

@@ -275,6 +275,7 @@ func decodeSlots(data []byte, set *fieldSet, objects *[maxSlots]*fieldSet) (*slo
 	s := slotsPool.Get().(*slots)
 	s.set, s.objects = set, objects
 	d := fastDecoder{data: data}
+	d.box.wide = set.wide.Load()
 	defer d.release()
 	d.ws()
 	if d.pos >= len(data) || data[d.pos] != '{' {
@@ -283,6 +284,9 @@ func decodeSlots(data []byte, set *fieldSet, objects *[maxSlots]*fieldSet) (*slo
 		return nil, err
 	}
 	d.objectSlots(s)
+	if w := d.box.needsWide(); w != d.box.wide {
+		set.wide.Store(w)
+	}
 	if d.err == nil {
 		d.ws()
 		if d.pos < len(data) {

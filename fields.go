@@ -3,6 +3,7 @@ package detect
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/expr-lang/expr/ast"
 )
@@ -32,6 +33,9 @@ type fieldSet struct {
 	// (for ids below maxSlotOf only).
 	ids    []uint32
 	slotOf []uint8
+	// wide tells that the last event decoded into slots for these
+	// fields needed a wide first slab (see boxes).
+	wide atomic.Bool
 }
 
 // nameWords is a name of a fieldSet as two words, with its place.
