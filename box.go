@@ -162,6 +162,9 @@ func (x *boxes) refill() {
 // larger than the event.
 func (x *boxes) textOf(b []byte, limit int) string {
 	n := len(b)
+	if n == 0 {
+		return ""
+	}
 	if n > textSlab/4 {
 		return string(b)
 	}

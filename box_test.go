@@ -113,6 +113,21 @@ func TestInternShortStrings(t *testing.T) {
 			}
 		}
 	}
+	// The decoder interns a short string on its second sighting as
+	// internLookup does, with one lookup a sighting.
+	for n := range shortLen {
+		s := strings.Repeat("z", n/2) + strings.Repeat("J", n-n/2) + "-"
+		s = s[:n]
+		data := []byte(`"` + s + `"` + strings.Repeat(" ", 20))
+		first, end := (&fastDecoder{data: data}).shortString()
+		second, _ := (&fastDecoder{data: data}).shortString()
+		if end != n+1 || second == nil || second.s != s {
+			t.Errorf("shortString(%q) twice = %v, %v (end %d); want an entry the second time", s, first, second, end)
+		}
+		if e := internLookup([]byte(s)); e != second {
+			t.Errorf("internLookup(%q) = %p; want the decoder's entry %p", s, e, second)
+		}
+	}
 	// Escapes, control characters and bytes beyond ASCII leave the short
 	// path, at any place of either word.
 	for i := range shortLen - 1 {

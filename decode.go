@@ -155,12 +155,14 @@ func (d *fastDecoder) objectInto(fields *fieldSet, m map[string]any) map[string]
 			// Most keys are short and interned: read as two words.
 			e, keyEnd = d.shortString()
 		}
-		if e != nil {
+		switch {
+		case e != nil:
 			key, d.pos = e.s, keyEnd+1
-		} else {
-			if keyEnd < 0 {
-				keyEnd = d.plainStringEnd()
-			}
+		case keyEnd >= 0:
+			// Short and plain, looked up already: not interned (yet).
+			key, d.pos = string(d.data[keyStart:keyEnd]), keyEnd+1
+		default:
+			keyEnd = d.plainStringEnd()
 			if keyEnd >= 0 {
 				kb := d.data[keyStart:keyEnd]
 				d.pos = keyEnd + 1
@@ -530,13 +532,16 @@ func (d *fastDecoder) strValue() any {
 		d.pos = i + 1
 		return e.v
 	}
+	if i >= 0 {
+		// Short and plain, looked up already: not interned (yet).
+		d.pos = i + 1
+		return d.box.boxString(d.box.textOf(d.data[start:i], len(d.data)-start))
+	}
+	i = stringSpecial(d.data, start, true)
 	ascii := true
-	if i < 0 {
-		i = stringSpecial(d.data, start, true)
-		if i < len(d.data) && d.data[i] >= 0x80 {
-			ascii = false
-			i = stringSpecial(d.data, i, false)
-		}
+	if i < len(d.data) && d.data[i] >= 0x80 {
+		ascii = false
+		i = stringSpecial(d.data, i, false)
 	}
 	if i < len(d.data) && d.data[i] == '"' {
 		s := d.data[start:i]
@@ -561,7 +566,13 @@ func (d *fastDecoder) shortString() (e *internEntry, end int) {
 	if end < 0 {
 		return nil, -1
 	}
-	return internWords(w0, w1, end-d.pos-1), end
+	n := end - d.pos - 1
+	h := hashWords(w0, w1, n)
+	i := h & (internSlots - 1)
+	if e := internTable[i].Load(); e != nil && e.w[0] == w0 && e.w[1] == w1 && len(e.s) == n {
+		return e, end
+	}
+	return internMiss(h, i, d.data[d.pos+1:end]), end
 }
 
 // shortWords is shortString without the lookup: it returns the string's

@@ -108,25 +108,20 @@ func padded(b []byte) (w [2]uint64) {
 	return w
 }
 
-// internWords returns the entry of the string of n < shortLen bytes held
-// in w0 and w1, zero padded, or nil when it is not interned.
-func internWords(w0, w1 uint64, n int) *internEntry {
-	h := hashWords(w0, w1, n)
-	if e := internTable[h&(internSlots-1)].Load(); e != nil && e.w[0] == w0 && e.w[1] == w1 && len(e.s) == n {
-		return e
-	}
-	return nil
-}
-
 // internLookup returns the entry for b, or nil when b is not interned
 // (yet).
 func internLookup(b []byte) *internEntry {
 	h := internHash(b)
 	i := h & (internSlots - 1)
-	slot := &internTable[i]
-	if e := slot.Load(); e != nil && e.s == string(b) {
+	if e := internTable[i].Load(); e != nil && e.s == string(b) {
 		return e
 	}
+	return internMiss(h, i, b)
+}
+
+// internMiss interns b, of hash h and slot i, which its slot does not
+// hold, when it is the second sighting in a row there; nil otherwise.
+func internMiss(h, i uint64, b []byte) *internEntry {
 	// A plain load first: the second sighting writes nothing there.
 	if seen := &internSeen[i]; seen.Load() != h {
 		seen.Store(h)
@@ -137,6 +132,6 @@ func internLookup(b []byte) *internEntry {
 	if len(b) < shortLen {
 		e.w = padded(b)
 	}
-	slot.Store(e)
+	internTable[i].Store(e)
 	return e
 }
