@@ -91,17 +91,15 @@ type boxes struct {
 // slabSizeAfter returns the size of the slab that follows one of size n.
 func slabSizeAfter(n int) int { return min(max(2*n, minSlab), maxSlab) }
 
-// cut returns a pointer to the first free element of the slab *slab,
-// allocating a new slab when it is full; last is the size of the last
-// one.
-func cut[T any](slab *[]T, last *int) *T {
-	if len(*slab) == 0 {
-		*last = slabSizeAfter(*last)
-		*slab = make([]T, *last)
+// number returns a free number.
+func (x *boxes) number() unsafe.Pointer {
+	if len(x.numbers) == 0 {
+		x.nNumbers = slabSizeAfter(x.nNumbers)
+		x.numbers = make([]uint64, x.nNumbers)
 	}
-	p := &(*slab)[0]
-	*slab = (*slab)[1:]
-	return p
+	p := &x.numbers[0]
+	x.numbers = x.numbers[1:]
+	return unsafe.Pointer(p)
 }
 
 // start allocates the first slab.
@@ -201,14 +199,14 @@ func (x *boxes) boxInt(n int) any {
 	if uint(n) < 256 {
 		return n // Go boxes these without allocating
 	}
-	p := unsafe.Pointer(cut(&x.numbers, &x.nNumbers))
+	p := x.number()
 	*(*int)(p) = n
 	return boxAt(intType, p)
 }
 
 // boxFloat returns f in an interface.
 func (x *boxes) boxFloat(f float64) any {
-	p := unsafe.Pointer(cut(&x.numbers, &x.nNumbers))
+	p := x.number()
 	*(*float64)(p) = f
 	return boxAt(floatType, p)
 }
