@@ -2,7 +2,9 @@
 # Counts the instructions that one call of the naive baseline and of
 # Rule.Match execute on the matching events of BenchmarkMatchingEvent,
 # under valgrind's callgrind. Unlike times on a shared machine, the counts
-# are the same from one run to the next (within about 0.5%), so that a
+# are the same from one run to the next (within about 1%; compare builds over
+# a few runs: the intern table's random seed can make two strings share a
+# slot and cost a few percent more in one process), so that a
 # change of a few percent can be measured; they are not times (the two
 # sides differ in how many instructions a cycle retires).
 #
