@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -582,7 +583,9 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 			return call(loc, fnEnds, rw.cost(n.Left), n.Right)
 		case "matches":
 			if s, ok := n.Right.(*ast.StringNode); ok {
-				re, err := compileRegexp(s.Value)
+				// Compiled with the program and held by it alone: the
+				// process-wide cache is for patterns read from events.
+				re, err := regexp.Compile(s.Value)
 				if err != nil {
 					rw.err = &file.Error{Location: s.Location(), Message: err.Error()}
 					return n

@@ -567,6 +567,34 @@ func TestRegexpCacheBounded(t *testing.T) {
 	}
 }
 
+// TestLiteralPatternsNotCached checks that a literal pattern is compiled
+// with its program and kept by it alone: the process-wide cache, bounded,
+// is left to patterns read from events, which a catalog of literal
+// patterns would otherwise fill (and keep after its rules are dropped).
+func TestLiteralPatternsNotCached(t *testing.T) {
+	// An empty cache, that the other tests may have filled.
+	regexpCache.Clear()
+	regexpsCached.Store(0)
+	const pattern = `^literal-(\d+)-not-cached$`
+	r := &Rule{ID: "R.LiteralPattern", Condition: "text matches \"" + strings.ReplaceAll(pattern, `\`, `\\`) + "\""}
+	ok, err := r.Evaluate(map[string]any{"text": "literal-42-not-cached"})
+	if !ok || err != nil {
+		t.Fatalf("Evaluate = %v, %v; want true", ok, err)
+	}
+	if _, cached := regexpCache.Load(pattern); cached {
+		t.Errorf("literal pattern %q is in the process-wide regexp cache", pattern)
+	}
+	// A pattern read from the event is cached.
+	dyn := &Rule{ID: "R.DynamicPattern", Condition: `text matches pattern`}
+	const read = `^read-from-the-event$`
+	if ok, err := dyn.Evaluate(map[string]any{"text": "read-from-the-event", "pattern": read}); !ok || err != nil {
+		t.Fatalf("Evaluate = %v, %v; want true", ok, err)
+	}
+	if _, cached := regexpCache.Load(read); !cached {
+		t.Errorf("pattern %q read from an event is not cached", read)
+	}
+}
+
 // TestPlainPrograms checks which expressions are known to give values of
 // decoded JSON on a decoded event, so that alerts carry them unchecked.
 func TestPlainPrograms(t *testing.T) {
