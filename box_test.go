@@ -76,6 +76,33 @@ func TestDecodedTextIsCopied(t *testing.T) {
 	}
 }
 
+// TestInternEntry checks an entry of the intern table: its string and
+// boxed value hold the bytes, copied, and a string shorter than shortLen
+// is one allocation, its bytes and header inside the entry.
+func TestInternEntry(t *testing.T) {
+	for n := range 2*internMaxLen + 1 {
+		b := []byte(strings.Repeat("ab", n)[:n])
+		want := string(b)
+		e := newInternEntry(b)
+		clear(b) // the entry holds a copy
+		if e.s != want || e.v != any(want) {
+			t.Errorf("newInternEntry(%q) holds %q, %v", want, e.s, e.v)
+		}
+		if n < shortLen {
+			var w [2]uint64
+			w0, w1 := e.words()
+			if w = padded([]byte(want)); w0 != w[0] || w1 != w[1] {
+				t.Errorf("newInternEntry(%q).words() = %#x, %#x; want %#x", want, w0, w1, w)
+			}
+		}
+		b = []byte(want)
+		allocs := testing.AllocsPerRun(20, func() { e = newInternEntry(b) })
+		if want := 1 + boolInt(n >= shortLen); int(allocs) != want {
+			t.Errorf("newInternEntry of %d bytes: %v allocations; want %d", n, allocs, want)
+		}
+	}
+}
+
 // TestInternShortStrings checks that a short string interned by its bytes
 // is found by the decoder as words, at every length, and that strings of
 // other lengths or bytes are not taken for it.

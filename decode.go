@@ -569,8 +569,10 @@ func (d *fastDecoder) shortString() (e *internEntry, end int) {
 	n := end - d.pos - 1
 	h := hashWords(w0, w1, n)
 	i := h & (internSlots - 1)
-	if e := internTable[i].Load(); e != nil && e.w[0] == w0 && e.w[1] == w1 && len(e.s) == n {
-		return e, end
+	if e := internTable[i].Load(); e != nil && len(e.s) == n {
+		if e0, e1 := e.words(); e0 == w0 && e1 == w1 {
+			return e, end
+		}
 	}
 	return internMiss(h, i, d.data[d.pos+1:end]), end
 }

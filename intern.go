@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Events of one log type repeat the same keys and many of the same short
@@ -19,11 +20,34 @@ const (
 )
 
 type internEntry struct {
-	// w holds the bytes of a string shorter than shortLen, zero padded,
-	// so that the decoder compares it as two words (see shortString).
-	w [2]uint64
+	// b holds the bytes of a string shorter than shortLen, zero padded,
+	// so that the decoder compares them as two words (see shortString),
+	// and s points into them: an entry of such a string is one
+	// allocation.
+	b [shortLen]byte
 	s string
-	v any // s, boxed once
+	v any // s, boxed in place
+}
+
+// newInternEntry returns the entry of a string of the bytes of b.
+func newInternEntry(b []byte) *internEntry {
+	e := new(internEntry)
+	if len(b) < shortLen {
+		copy(e.b[:], b)
+		e.s = unsafe.String(&e.b[0], len(b))
+	} else {
+		e.s = string(b)
+	}
+	// The header of s, never written again, is the value of the
+	// interface.
+	e.v = boxAt(stringType, unsafe.Pointer(&e.s))
+	return e
+}
+
+// words returns the bytes of e's string as the two words that
+// shortWords reads, when it is shorter than shortLen.
+func (e *internEntry) words() (w0, w1 uint64) {
+	return binary.LittleEndian.Uint64(e.b[:8]), binary.LittleEndian.Uint64(e.b[8:])
 }
 
 // shortLen bounds the strings that the decoder looks up as words.
@@ -127,11 +151,7 @@ func internMiss(h, i uint64, b []byte) *internEntry {
 		seen.Store(h)
 		return nil
 	}
-	s := string(b)
-	e := &internEntry{s: s, v: s}
-	if len(b) < shortLen {
-		e.w = padded(b)
-	}
+	e := newInternEntry(b)
 	internTable[i].Store(e)
 	return e
 }
