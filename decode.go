@@ -10,6 +10,7 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // fastDecoder decodes one JSON object held in memory. It does what the
@@ -233,7 +234,7 @@ func (d *fastDecoder) objectSlots(s *slots) {
 		if take != 0 {
 			var v any
 			var o *slots
-			if d.pos < len(d.data) && d.data[d.pos] == '{' {
+			if i := uint(d.pos); i < uint(len(d.data)) && d.data[i] == '{' {
 				o = s.object(take)
 			}
 			if o != nil {
@@ -280,8 +281,9 @@ func (d *fastDecoder) open(close byte) bool {
 // enough to be inlined; it reports false, and changes nothing, in other
 // cases.
 func (d *fastDecoder) enter(close byte) bool {
-	if i := d.pos + 1; i < len(d.data) && d.data[i] > ' ' && d.data[i] != close && d.depth < MaxDepth {
-		d.pos, d.depth = i, d.depth+1
+	// Unsigned, the index needs no other check.
+	if i := uint(d.pos) + 1; i < uint(len(d.data)) && d.data[i] > ' ' && d.data[i] != close && d.depth < MaxDepth {
+		d.pos, d.depth = int(i), d.depth+1
 		return true
 	}
 	return false
@@ -290,7 +292,7 @@ func (d *fastDecoder) enter(close byte) bool {
 // keyStart checks that a member of an object starts with a string.
 func (d *fastDecoder) keyStart() bool {
 	d.ws()
-	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+	if i := uint(d.pos); i >= uint(len(d.data)) || d.data[i] != '"' {
 		d.fail("expected a string key")
 		return false
 	}
@@ -302,14 +304,16 @@ func (d *fastDecoder) keyStart() bool {
 // common case of colon and next in compact JSON, small enough to be
 // inlined into the loops, which fall back on them when it fails.
 func (d *fastDecoder) punct(c byte) bool {
-	if i := d.pos; i+2 < len(d.data) && d.data[i] == c {
-		switch {
-		case d.data[i+1] > ' ':
-			d.pos = i + 1
-			return true
-		case d.data[i+1] == ' ' && d.data[i+2] > ' ':
-			d.pos = i + 2
-			return true
+	if i := uint(d.pos); i < uint(len(d.data)) {
+		if b := d.data[i:]; len(b) > 2 && b[0] == c {
+			switch {
+			case b[1] > ' ':
+				d.pos = int(i) + 1
+				return true
+			case b[1] == ' ' && b[2] > ' ':
+				d.pos = int(i) + 2
+				return true
+			}
 		}
 	}
 	return false
@@ -357,19 +361,20 @@ func (d *fastDecoder) next(close byte) bool {
 // closes passes close, the end of the container, when it follows at
 // once, and reports whether it did; small enough to be inlined.
 func (d *fastDecoder) closes(close byte) bool {
-	if i := d.pos; i < len(d.data) && d.data[i] == close {
-		d.pos, d.depth = i+1, d.depth-1
+	if i := uint(d.pos); i < uint(len(d.data)) && d.data[i] == close {
+		d.pos, d.depth = int(i)+1, d.depth-1
 		return true
 	}
 	return false
 }
 
 func (d *fastDecoder) value() any {
-	if d.pos >= len(d.data) {
+	i := uint(d.pos)
+	if i >= uint(len(d.data)) {
 		d.fail("unexpected end of input")
 		return nil
 	}
-	switch c := d.data[d.pos]; {
+	switch c := d.data[i]; {
 	case c == '"':
 		return d.strValue()
 	case c == '{':
@@ -580,12 +585,13 @@ func (d *fastDecoder) shortString() (e *internEntry, end int) {
 // shortWords is shortString without the lookup: it returns the string's
 // bytes as two words padded with zeros.
 func (d *fastDecoder) shortWords() (w0, w1 uint64, end int) {
-	start := d.pos + 1
-	if start+shortLen > len(d.data) {
+	start := uint(d.pos) + 1
+	if start+shortLen > uint(len(d.data)) {
 		return 0, 0, -1
 	}
-	// Constant lengths and masked indexes: no bounds checks below.
-	b := d.data[start : start+shortLen]
+	// The sixteen bytes from start, in range (checked above), as an
+	// array: with masked indexes, no bounds checks below.
+	b := (*[shortLen]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(d.data)), start))
 	w0 = binary.LittleEndian.Uint64(b[:8])
 	w1 = binary.LittleEndian.Uint64(b[8:])
 	var n uint
@@ -602,7 +608,7 @@ func (d *fastDecoder) shortWords() (w0, w1 uint64, end int) {
 	if b[n%shortLen] != '"' {
 		return 0, 0, -1
 	}
-	return w0, w1, start + int(n)
+	return w0, w1, int(start + n)
 }
 
 // wordSpecial flags the bytes of the eight bytes x (little-endian) that a
