@@ -211,12 +211,15 @@ func (d *fastDecoder) objectSlots(s *slots) {
 			return
 		}
 		var take, exact uint32
+		// key is the key's bytes, cut only when a slot takes it ignoring
+		// case (s.put keeps them) from keyStart and keyEnd if needed.
 		var key []byte
+		var keyStart, keyEnd int
 		if w0, w1, end := d.shortWords(); end >= 0 {
-			key = d.data[d.pos+1 : end]
+			keyStart, keyEnd = d.pos+1, end
 			d.pos = end + 1
-			if set.lengths&(1<<len(key)) != 0 {
-				take, exact = s.wantsWords(key, w0, w1)
+			if n := uint(keyEnd-keyStart) % shortLen; set.lengths&(1<<n) != 0 {
+				take, exact = s.wantsWords(d.data, keyStart, n, w0, w1)
 			}
 		} else if end := d.plainStringEnd(); end >= 0 {
 			key = d.data[d.pos+1 : end]
@@ -244,6 +247,9 @@ func (d *fastDecoder) objectSlots(s *slots) {
 				}
 			} else {
 				v = d.value()
+			}
+			if take != exact && key == nil {
+				key = d.data[keyStart:keyEnd]
 			}
 			s.put(take, exact, key, v)
 		} else {

@@ -220,23 +220,25 @@ func (s *slots) wants(key []byte, plain bool) (take, exact uint32) {
 	return take, exact
 }
 
-// wantsWords is wants for a key of printable ASCII shorter than shortLen,
-// whose bytes are w0 and w1 (see padded): the names of its length are
-// compared as words.
-func (s *slots) wantsWords(key []byte, w0, w1 uint64) (take, exact uint32) {
+// wantsWords is wants for the key of printable ASCII of n < shortLen
+// bytes at data[start:], whose bytes are w0 and w1 (see padded): the names
+// of its length are compared as words, and the key's bytes are looked at
+// only when they equal a name ignoring case.
+func (s *slots) wantsWords(data []byte, start int, n uint, w0, w1 uint64) (take, exact uint32) {
 	set := s.set
 	// Setting bit 5 of every byte maps both cases of a letter to one
 	// byte: keys that differ then cannot equal the name ignoring case.
 	const fold = lowBits * 0x20
-	n := len(key) % shortLen // len(key) < shortLen: no bounds checks
+	n %= shortLen // n < shortLen: no bounds checks
 	for _, w := range set.byLenWords[set.start[n]:set.start[n+1]] {
 		switch {
 		case w.w[0] == w0 && w.w[1] == w1:
 			take |= 1 << w.slot
 			exact |= 1 << w.slot
-		case w.w[0]|fold == w0|fold && w.w[1]|fold == w1|fold &&
-			asciiEqualFold(set.names[w.slot], key) && s.foldWins(int(w.slot), key):
-			take |= 1 << w.slot
+		case w.w[0]|fold == w0|fold && w.w[1]|fold == w1|fold:
+			if key := data[start : start+int(n)]; asciiEqualFold(set.names[w.slot], key) && s.foldWins(int(w.slot), key) {
+				take |= 1 << w.slot
+			}
 		}
 	}
 	return take, exact
