@@ -600,14 +600,16 @@ func (d *fastDecoder) shortWords() (w0, w1 uint64, end int) {
 	b := (*[shortLen]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(d.data)), start))
 	w0 = binary.LittleEndian.Uint64(b[:8])
 	w1 = binary.LittleEndian.Uint64(b[8:])
+	// The lowest flag, the top bit of the first special byte, gives the
+	// mask of the bytes before it: (lowest >> 7) - 1.
 	var n uint
 	if m := wordSpecial(w0); m != 0 {
 		n = uint(bits.TrailingZeros64(m)) / 8
-		w0 &= 1<<(8*n&63) - 1
+		w0 &= (m&-m)>>7 - 1
 		w1 = 0
 	} else if m = wordSpecial(w1); m != 0 {
 		n = 8 + uint(bits.TrailingZeros64(m))/8
-		w1 &= 1<<(8*(n-8)&63) - 1
+		w1 &= (m&-m)>>7 - 1
 	} else {
 		return 0, 0, -1
 	}
