@@ -76,6 +76,55 @@ func TestDecodedTextIsCopied(t *testing.T) {
 	}
 }
 
+// TestInternPairs checks that two strings of one event that hash to the
+// same slots are both interned: seen in turns, in a table of one slot per
+// hash, each would replace the other's sighting and neither would stay.
+func TestInternPairs(t *testing.T) {
+	// Strings whose hashes share a pair of slots, found by trying.
+	var a, b string
+	byPair := map[uint64]string{}
+	for i := 0; a == ""; i++ {
+		s := fmt.Sprintf("pair%d", i)
+		w := padded([]byte(s))
+		p := internPair(hashWords(w[0], w[1], len(s)))
+		if other, ok := byPair[p]; ok {
+			a, b = other, s
+		}
+		byPair[p] = s
+	}
+	w := padded([]byte(a))
+	p := internPair(hashWords(w[0], w[1], len(a)))
+	for _, i := range []uint64{p, p + 1} {
+		internTable[i].Store(nil)
+		internSeen[i].Store(0)
+	}
+	read := func(s string) *internEntry {
+		d := fastDecoder{data: []byte(`"` + s + `"` + strings.Repeat(" ", 20))}
+		e, _ := d.shortString()
+		return e
+	}
+	// A first sighting of each, then a second.
+	for range 2 {
+		read(a)
+		read(b)
+	}
+	// From then on, each stays: the same entry at every sighting.
+	entries := map[string]*internEntry{}
+	for _, s := range []string{a, b, a, b, a, b} {
+		e := read(s)
+		if e == nil || e.s != s {
+			t.Fatalf("%q and %q, of one pair of slots, seen in turns: %q not interned (%v)", a, b, s, e)
+		}
+		if first, ok := entries[s]; ok && e != first {
+			t.Fatalf("%q and %q, of one pair of slots, seen in turns: %q interned again", a, b, s)
+		}
+		entries[s] = e
+		if l := internLookup([]byte(s)); l != e {
+			t.Errorf("internLookup(%q) = %p; want the decoder's entry %p", s, l, e)
+		}
+	}
+}
+
 // TestInternEntry checks an entry of the intern table: its string and
 // boxed value hold the bytes, copied, and a string shorter than shortLen
 // is one allocation, its bytes and header inside the entry.

@@ -579,8 +579,13 @@ func (d *fastDecoder) shortString() (e *internEntry, end int) {
 	}
 	n := end - d.pos - 1
 	h := hashWords(w0, w1, n)
-	i := h & (internSlots - 1)
+	i := internPair(h)
 	if e := internTable[i].Load(); e != nil && len(e.s) == n {
+		if e0, e1 := e.words(); e0 == w0 && e1 == w1 {
+			return e, end
+		}
+	}
+	if e := internTable[i+1].Load(); e != nil && len(e.s) == n {
 		if e0, e1 := e.words(); e0 == w0 && e1 == w1 {
 			return e, end
 		}

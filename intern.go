@@ -11,8 +11,10 @@ import (
 // values ("SUCCESS", action names, "__typename"). The decoder interns them
 // in a small fixed table so that they are allocated, and boxed in an
 // interface, once per process rather than once per event. The table is
-// lock-free: a slot holds the last string hashed to it, a miss replaces it,
-// and memory stays bounded whatever the input.
+// lock-free and two-way: a string hashes to a pair of slots, either of
+// which may hold it, so that two strings of one event that hash alike do
+// not take turns in one slot (neither would ever stay); memory stays
+// bounded whatever the input.
 
 const (
 	internSlots  = 1 << 12
@@ -56,9 +58,10 @@ const shortLen = 16
 var (
 	internSeed  = rand.Uint64()
 	internTable [internSlots]atomic.Pointer[internEntry]
-	// internSeen holds, per slot, the hash of the last string that
-	// missed it. A string is interned on its second miss in a row, so
-	// that values seen once (IDs, addresses) cost no table entry.
+	// internSeen holds, per pair of slots, the hashes of the last two
+	// strings that missed it, the newer first. A string is interned on
+	// its second miss among the last two, so that values seen once (IDs,
+	// addresses) cost no table entry.
 	internSeen [internSlots]atomic.Uint64
 )
 
@@ -136,22 +139,36 @@ func padded(b []byte) (w [2]uint64) {
 // (yet).
 func internLookup(b []byte) *internEntry {
 	h := internHash(b)
-	i := h & (internSlots - 1)
+	i := internPair(h)
 	if e := internTable[i].Load(); e != nil && e.s == string(b) {
+		return e
+	}
+	if e := internTable[i+1].Load(); e != nil && e.s == string(b) {
 		return e
 	}
 	return internMiss(h, i, b)
 }
 
-// internMiss interns b, of hash h and slot i, which its slot does not
-// hold, when it is the second sighting in a row there; nil otherwise.
+// internPair returns the first of the two slots of hash h.
+func internPair(h uint64) uint64 { return h & (internSlots - 2) }
+
+// internMiss interns b, of hash h and pair of slots i, which its slots do
+// not hold, when it is one of the last two that missed them; nil
+// otherwise. It goes in the slot of its place among them, so that two
+// strings that take turns both stay.
 func internMiss(h, i uint64, b []byte) *internEntry {
-	// A plain load first: the second sighting writes nothing there.
-	if seen := &internSeen[i]; seen.Load() != h {
-		seen.Store(h)
+	newer, older := &internSeen[i], &internSeen[i+1]
+	way := i
+	switch n := newer.Load(); h {
+	case n:
+	case older.Load():
+		way = i + 1
+	default:
+		older.Store(n)
+		newer.Store(h)
 		return nil
 	}
 	e := newInternEntry(b)
-	internTable[i].Store(e)
+	internTable[way].Store(e)
 	return e
 }
