@@ -181,7 +181,11 @@ func (d *fastDecoder) objectInto(fields *fieldSet, m map[string]any) map[string]
 			return nil
 		}
 		if wanted {
-			m[key] = d.value()
+			if d.atString() {
+				m[key] = d.strValue()
+			} else {
+				m[key] = d.value()
+			}
 		} else {
 			d.skip()
 		}
@@ -403,6 +407,13 @@ func (d *fastDecoder) value() any {
 	return nil
 }
 
+// atString reports whether a string starts at d.pos: the loops read
+// strings, the most common values, without going through value.
+func (d *fastDecoder) atString() bool {
+	i := uint(d.pos)
+	return i < uint(len(d.data)) && d.data[i] == '"'
+}
+
 func (d *fastDecoder) literal(word string, v any) any {
 	if len(d.data)-d.pos < len(word) || string(d.data[d.pos:d.pos+len(word)]) != word {
 		d.fail("invalid literal")
@@ -422,7 +433,12 @@ func (d *fastDecoder) array() []any {
 	base := d.top
 	for d.err == nil {
 		d.ws()
-		v := d.value()
+		var v any
+		if d.atString() {
+			v = d.strValue()
+		} else {
+			v = d.value()
+		}
 		d.push(v)
 		if d.punct(',') {
 			continue
