@@ -143,7 +143,10 @@ func firstKey(path []any) (string, bool) {
 // run evaluates the program against env, the event.
 func (p *program) run(env evalEnv) (any, error) {
 	if p.top {
-		return env.field(p.name, p.pathID), nil
+		if v, ok := env.slotField(p.pathID); ok {
+			return v, nil
+		}
+		return env.otherField(p.name, p.pathID), nil
 	}
 	if p.path != nil {
 		var v any

@@ -344,7 +344,12 @@ func compileGetConst(obj ast.Node, x direct, key ast.Node) direct {
 	name := k.Value
 	if id, ok := obj.(*ast.IdentifierNode); ok && id.Value == "$env" {
 		id := fieldID(name)
-		return func(env evalEnv) (any, error) { return env.field(name, id), nil }
+		return func(env evalEnv) (any, error) {
+			if v, ok := env.slotField(id); ok {
+				return v, nil
+			}
+			return env.otherField(name, id), nil
+		}
 	}
 	id := fieldID(name)
 	return func(env evalEnv) (any, error) {

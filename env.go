@@ -21,6 +21,28 @@ func mapEnv(m map[string]any) evalEnv { return evalEnv{m: m} }
 // field reads a top-level field of the event, as lookup does; id is
 // fieldID(name).
 func (e evalEnv) field(name string, id uint32) any {
+	if v, ok := e.slotField(id); ok {
+		return v
+	}
+	return e.otherField(name, id)
+}
+
+// slotField is field in its common case, a field of the rule's set in
+// slots, small enough to be inlined into the programs' closures; ok is
+// false in other cases.
+func (e evalEnv) slotField(id uint32) (v any, ok bool) {
+	if s := e.s; s != nil && uint(id) < uint(len(s.set.slotOf)) {
+		if i := s.set.slotOf[id]; i != 0 {
+			return s.vals[(i-1)%maxSlots], true
+		}
+		return nil, true
+	}
+	return nil, false
+}
+
+// otherField is field for an event held as a map, or a field that the
+// slots' set numbers after it was made.
+func (e evalEnv) otherField(name string, id uint32) any {
 	if e.s != nil {
 		return e.s.field(id)
 	}
