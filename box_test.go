@@ -138,10 +138,12 @@ func TestInternEntry(t *testing.T) {
 			t.Errorf("newInternEntry(%q) holds %q, %v", want, e.s, e.v)
 		}
 		if n < shortLen {
-			var w [2]uint64
-			w0, w1 := e.words()
-			if w = padded([]byte(want)); w0 != w[0] || w1 != w[1] {
-				t.Errorf("newInternEntry(%q).words() = %#x, %#x; want %#x", want, w0, w1, w)
+			w := padded([]byte(want))
+			if !e.holds(w[0], w[1], n) {
+				t.Errorf("newInternEntry(%q) does not hold its padded words %#x", want, w)
+			}
+			if e.holds(w[0]^1, w[1], n) || e.holds(w[0], w[1]^1, n) || e.holds(w[0], w[1], n+1) {
+				t.Errorf("newInternEntry(%q) holds other words or another length", want)
 			}
 		}
 		b = []byte(want)

@@ -215,8 +215,9 @@ func (d *fastDecoder) objectSlots(s *slots) {
 			return
 		}
 		var take, exact uint32
-		// key is the key's bytes, cut only when a slot takes it ignoring
-		// case (s.put keeps them) from keyStart and keyEnd if needed.
+		// key holds the key's bytes; a short key's are cut (from
+		// keyStart to keyEnd) only for a slot that takes it ignoring
+		// case, which keeps them.
 		var key []byte
 		var keyStart, keyEnd int
 		if w0, w1, end := d.shortWords(); end >= 0 {
@@ -596,15 +597,11 @@ func (d *fastDecoder) shortString() (e *internEntry, end int) {
 	n := end - d.pos - 1
 	h := hashWords(w0, w1, n)
 	i := internPair(h)
-	if e := internTable[i].Load(); e != nil && len(e.s) == n {
-		if e0, e1 := e.words(); e0 == w0 && e1 == w1 {
-			return e, end
-		}
+	if e := internTable[i].Load(); e.holds(w0, w1, n) {
+		return e, end
 	}
-	if e := internTable[i+1].Load(); e != nil && len(e.s) == n {
-		if e0, e1 := e.words(); e0 == w0 && e1 == w1 {
-			return e, end
-		}
+	if e := internTable[i+1].Load(); e.holds(w0, w1, n) {
+		return e, end
 	}
 	return internMiss(h, i, d.data[d.pos+1:end]), end
 }

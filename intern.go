@@ -46,10 +46,11 @@ func newInternEntry(b []byte) *internEntry {
 	return e
 }
 
-// words returns the bytes of e's string as the two words that
-// shortWords reads, when it is shorter than shortLen.
-func (e *internEntry) words() (w0, w1 uint64) {
-	return binary.LittleEndian.Uint64(e.b[:8]), binary.LittleEndian.Uint64(e.b[8:])
+// holds reports whether e, which may be nil, is the entry of the string
+// of n < shortLen bytes whose padded words are w0 and w1 (see shortWords).
+func (e *internEntry) holds(w0, w1 uint64, n int) bool {
+	return e != nil && len(e.s) == n &&
+		binary.LittleEndian.Uint64(e.b[:8]) == w0 && binary.LittleEndian.Uint64(e.b[8:]) == w1
 }
 
 // shortLen bounds the strings that the decoder looks up as words.
