@@ -82,6 +82,9 @@ func TestSlotsAgreeWithMaps(t *testing.T) {
 			if fmt.Sprint(err) != fmt.Sprint(werr) || summary(got) != summary(want) {
 				t.Fatalf("%s on %s:\nslots %s, %v\nmap   %s, %v", r.ID, raw, summary(got), err, summary(want), werr)
 			}
+			if bytesGot, bytesErr := r.MatchJSON(raw); fmt.Sprint(bytesErr) != fmt.Sprint(err) || summary(bytesGot) != summary(got) {
+				t.Fatalf("%s on %s:\nMatchJSON %s, %v\nMatch     %s, %v", r.ID, raw, summary(bytesGot), bytesErr, summary(got), err)
+			}
 			ok, err := r.EvaluateJSON(raw)
 			if want == nil && werr == nil && (ok || err != nil) {
 				t.Fatalf("%s on %s: EvaluateJSON = %v, %v; Match(map) did not match", r.ID, raw, ok, err)

@@ -72,3 +72,14 @@ func ExampleRule_Match() {
 	// [Wiz]: [RevokeUserSessions] action performed by serviceAccount [ci-bot]
 	// e-1 MEDIUM
 }
+
+func ExampleRule_MatchJSON() {
+	line := []byte(`{"id": "e-2", "status": "FAILED", "action": "RevokeUserSessions"}`)
+	m, err := rules.WizRevokeUserSessions.MatchJSON(line)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(m == nil) // a failed revocation does not match
+	// Output:
+	// true
+}

@@ -410,37 +410,58 @@ func (r *Rule) recoverAt(err *error, at *evalAt) {
 //
 // Match reads raw JSON once, for all of these; Evaluate, Outputs and
 // AlertTitle called one after the other each read it again (unless the
-// event is an *Event from ParseEvent, decoded once and for all).
+// event is an *Event from ParseEvent, decoded once and for all). For
+// bytes held as a []byte, MatchJSON does the same without boxing them in
+// an interface.
 func (r *Rule) Match(event any) (*Match, error) {
 	c, err := r.compiled()
 	if err != nil {
 		return nil, err
 	}
-	var env evalEnv
 	raw, decoded := rawJSON(event)
-	if decoded {
-		if !c.condition.filter.mayMatch(raw) {
-			if !looksLikeObject(raw) {
-				_, err := decodeObject(raw)
-				return nil, err
-			}
-			return nil, nil
-		}
-		if ev, isEvent := event.(*Event); isEvent {
-			env = mapEnv(ev.fields)
-		} else if env, err = decodeEnv(raw, c.reads, c.onSlots, c.objects); err != nil {
-			return nil, err
-		} else {
-			defer env.release(c.reads)
-		}
-	} else {
+	if !decoded {
 		m, err := eventMap(event)
 		if err != nil {
 			return nil, err
 		}
-		env = mapEnv(m)
+		return r.matchEnv(c, mapEnv(m), false)
 	}
-	return r.matchEnv(c, env, decoded)
+	ev, isEvent := event.(*Event)
+	if !isEvent {
+		return r.matchJSON(c, raw)
+	}
+	if !c.condition.filter.mayMatch(raw) {
+		return nil, nil
+	}
+	return r.matchEnv(c, mapEnv(ev.fields), true)
+}
+
+// MatchJSON is Match for one JSON object. Taking the bytes as they are, it
+// avoids the allocation of passing them as an interface value.
+func (r *Rule) MatchJSON(data []byte) (*Match, error) {
+	c, err := r.compiled()
+	if err != nil {
+		return nil, err
+	}
+	return r.matchJSON(c, data)
+}
+
+// matchJSON is Match on raw JSON.
+func (r *Rule) matchJSON(c *compiledRule, raw []byte) (*Match, error) {
+	if !c.condition.filter.mayMatch(raw) {
+		if !looksLikeObject(raw) {
+			_, err := decodeObject(raw)
+			return nil, err
+		}
+		return nil, nil
+	}
+	env, err := decodeEnv(raw, c.reads, c.onSlots, c.objects)
+	if err != nil {
+		return nil, err
+	}
+	m, err := r.matchEnv(c, env, true)
+	env.release(c.reads)
+	return m, err
 }
 
 // matchEnv is Match on an event decoded into env; decoded tells that

@@ -140,6 +140,14 @@ func TestEvaluateBadEvents(t *testing.T) {
 			if _, err := r.Outputs(tt.event); err == nil {
 				t.Errorf("Outputs(%s) succeeded; want an error", tt.name)
 			}
+			if _, err := r.Match(tt.event); err == nil {
+				t.Errorf("Match(%s) succeeded; want an error", tt.name)
+			}
+			if raw, ok := tt.event.([]byte); ok {
+				if _, err := r.MatchJSON(raw); err == nil {
+					t.Errorf("MatchJSON(%s) succeeded; want an error", tt.name)
+				}
+			}
 		})
 	}
 	var se *detect.SyntaxError

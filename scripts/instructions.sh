@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Counts the instructions that one call of the naive baseline and of
-# Rule.Match execute on the matching events of BenchmarkMatchingEvent,
+# Rule.MatchJSON execute on the matching events of BenchmarkMatchingEvent,
 # under valgrind's callgrind. Unlike times on a shared machine, the counts
 # are the same from one run to the next (within about 1%; compare builds over
 # a few runs: the intern table's random seed can make two strings share a
@@ -34,6 +34,6 @@ count() {
 printf '%-6s %12s %12s %8s\n' event naive detect ratio
 for ev in seed large; do
 	naive=$(count "MatchingEvent/$ev/naive" 'github.com/detectkit/detect_test.naiveMatch.func1')
-	detect=$(count "MatchingEvent/$ev/detect" 'github.com/detectkit/detect.(*Rule).Match')
+	detect=$(count "MatchingEvent/$ev/detect\$" 'github.com/detectkit/detect.(*Rule).MatchJSON')
 	awk -v e="$ev" -v a="$naive" -v b="$detect" 'BEGIN { printf "%-6s %12d %12d %8.2f\n", e, a, b, a / b }'
 done
