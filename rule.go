@@ -352,12 +352,8 @@ func (r *Rule) EvaluateJSON(data []byte) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if !c.condition.filter.mayMatch(data) {
-		if !looksLikeObject(data) {
-			_, err := decodeObject(data)
-			return false, err
-		}
-		return false, nil
+	if rejected, err := c.rejects(data); rejected {
+		return false, err
 	}
 	env, err := decodeEnv(data, c.condition.reads, c.condOnSlots, c.condObjects)
 	if err != nil {
@@ -366,6 +362,20 @@ func (r *Rule) EvaluateJSON(data []byte) (bool, error) {
 	ok, err := r.match(c, env)
 	env.release(c.condition.reads)
 	return ok, err
+}
+
+// rejects reports whether the condition's prefilter rules raw out without
+// decoding it; the error tells, then, that raw is not even shaped like an
+// object.
+func (c *compiledRule) rejects(raw []byte) (bool, error) {
+	if c.condition.filter.mayMatch(raw) {
+		return false, nil
+	}
+	if !looksLikeObject(raw) {
+		_, err := decodeObject(raw)
+		return true, err
+	}
+	return true, nil
 }
 
 func (r *Rule) match(c *compiledRule, env evalEnv) (ok bool, err error) {
@@ -448,12 +458,8 @@ func (r *Rule) MatchJSON(data []byte) (*Match, error) {
 
 // matchJSON is Match on raw JSON.
 func (r *Rule) matchJSON(c *compiledRule, raw []byte) (*Match, error) {
-	if !c.condition.filter.mayMatch(raw) {
-		if !looksLikeObject(raw) {
-			_, err := decodeObject(raw)
-			return nil, err
-		}
-		return nil, nil
+	if rejected, err := c.rejects(raw); rejected {
+		return nil, err
 	}
 	env, err := decodeEnv(raw, c.reads, c.onSlots, c.objects)
 	if err != nil {
