@@ -167,26 +167,21 @@ func compactJSON(b *testing.B, data []byte) []byte {
 
 func benchMatching(b *testing.B, rule *detect.Rule, raw []byte) {
 	naive := naiveMatch(b)
-	// detect matches the bytes as they are (MatchJSON); detectAny passes
-	// them as an interface value (Match), which boxes the slice.
-	detect := func(int) {
-		m, err := rule.MatchJSON(raw)
+	base := func(int) { sinkAny = naive(raw) }
+	matched := func(m *detect.Match, err error) {
 		if err != nil || m == nil {
 			b.Fatal(m, err)
 		}
 		sinkAny = m
 	}
-	detectAny := func(int) {
-		m, err := rule.Match(raw)
-		if err != nil || m == nil {
-			b.Fatal(m, err)
-		}
-		sinkAny = m
-	}
+	// onBytes matches the bytes as they are (MatchJSON); onAny passes them
+	// as an interface value (Match), which boxes the slice.
+	onBytes := func(int) { matched(rule.MatchJSON(raw)) }
+	onAny := func(int) { matched(rule.Match(raw)) }
 	for _, v := range []struct {
 		name string
 		run  func(int)
-	}{{"naive", func(int) { sinkAny = naive(raw) }}, {"detect", detect}, {"detect-any", detectAny}} {
+	}{{"naive", base}, {"detect", onBytes}, {"detect-any", onAny}} {
 		b.Run(v.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
@@ -197,12 +192,8 @@ func benchMatching(b *testing.B, rule *detect.Rule, raw []byte) {
 	// paired alternates detect and the baseline in short rounds, so that
 	// both see the same machine: on a shared machine, the speed of the
 	// sub-benchmarks above drifts between them.
-	b.Run("paired", func(b *testing.B) {
-		paired(b, "detect", detect, "naive", func(int) { sinkAny = naive(raw) })
-	})
-	b.Run("paired-any", func(b *testing.B) {
-		paired(b, "detect", detectAny, "naive", func(int) { sinkAny = naive(raw) })
-	})
+	b.Run("paired", func(b *testing.B) { paired(b, "detect", onBytes, "naive", base) })
+	b.Run("paired-any", func(b *testing.B) { paired(b, "detect", onAny, "naive", base) })
 }
 
 // paired measures base and other alternately, in 8 rounds in which each
