@@ -445,9 +445,9 @@ type rewriter struct {
 	// call of a definition copies its expression, so definitions that
 	// call others twice would otherwise double the tree at every level.
 	room int
-	// dynamic counts the closures around the node being rewritten whose
-	// collection may come from the event; inside them, operations spend
-	// the evaluation's budget.
+	// dynamic counts the closures around the node being rewritten;
+	// inside them, where work multiplies with the number of elements,
+	// operations spend the evaluation's budget.
 	dynamic int
 	// budgeted is set when the expression spends a budget, which is then
 	// declared around it.
@@ -585,6 +585,10 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		case "endsWith":
 			return call(loc, fnEnds, rw.cost(n.Left), n.Right)
 		case "matches":
+			// A match spends by the text's length times the pattern's
+			// size, inside closures and out: a large pattern on a long
+			// text takes seconds where a field read takes nanoseconds.
+			rw.budgeted = true
 			if s, ok := n.Right.(*ast.StringNode); ok {
 				// Compiled with the program and held by it alone: the
 				// process-wide cache is for patterns read from events.
@@ -593,9 +597,9 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 					rw.err = &file.Error{Location: s.Location(), Message: err.Error()}
 					return n
 				}
-				return call(loc, fnMatchRe, rw.cost(n.Left), constant(s.Location(), re))
+				return call(loc, fnMatchRe, rw.cost(n.Left), constant(s.Location(), re), rw.budget(loc), constant(s.Location(), regexpWeight(s.Value)))
 			}
-			return call(loc, fnMatches, rw.cost(n.Left), rw.cost(n.Right))
+			return call(loc, fnMatches, rw.cost(n.Left), rw.cost(n.Right), rw.budget(loc))
 		case "in":
 			if list, ok := literalList(n.Right); ok {
 				return call(loc, fnInSet, n.Left, constant(n.Right.Location(), newValueSet(list)))
@@ -606,7 +610,10 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 			}
 			return call(loc, fnIn, n.Left, n.Right)
 		case "+":
-			n.Left, n.Right = rw.cost(n.Left), rw.cost(n.Right)
+			// Text and lists that + joins are built anew: they spend by
+			// their size wherever they are, so that doubling a value
+			// step after step ends at the budget, not out of memory.
+			n.Left, n.Right = rw.charge(n.Left, 1), rw.charge(n.Right, 1)
 		}
 		return n
 
@@ -618,18 +625,17 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 
 	case *ast.BuiltinNode:
 		closure := closureBuiltins[n.Name] && len(n.Arguments) > 0
-		dynamic := closure && !constantCollection(n.Arguments[0])
 		for i := range n.Arguments {
 			_, isPredicate := n.Arguments[i].(*ast.PredicateNode)
-			if isPredicate && dynamic {
+			if isPredicate && closure {
 				rw.dynamic++
 			}
 			n.Arguments[i] = rw.rewrite(n.Arguments[i])
-			if isPredicate && dynamic {
+			if isPredicate && closure {
 				rw.dynamic--
 			}
-			if !isPredicate && !(closure && i == 0) {
-				n.Arguments[i] = rw.cost(n.Arguments[i])
+			if !isPredicate && !(closure && i == 0) && n.Name != "len" {
+				n.Arguments[i] = rw.charge(n.Arguments[i], builtinArgSteps[n.Name])
 			}
 		}
 		if closure {
@@ -643,6 +649,9 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		}
 		if n.Name == "len" && len(n.Arguments) == 1 {
 			return call(loc, fnLen, n.Arguments[0])
+		}
+		if sizedBuiltins[n.Name] {
+			return rw.charge(n, 1)
 		}
 		return n
 
@@ -665,8 +674,18 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		for i := range n.Arguments {
 			n.Arguments[i] = rw.rewrite(n.Arguments[i])
 		}
-		if id, ok := n.Callee.(*ast.IdentifierNode); ok && isLibraryFunction(id.Value) {
-			return rw.libraryCall(id.Value, n)
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok {
+			if mul, ok := textFunctions[id.Value]; ok {
+				// The text a string function reads and the value it
+				// builds spend by their size.
+				for i := range n.Arguments {
+					n.Arguments[i] = rw.charge(n.Arguments[i], mul)
+				}
+				return rw.charge(n, 1)
+			}
+			if isLibraryFunction(id.Value) {
+				return rw.libraryCall(id.Value, n)
+			}
 		}
 		return n
 
@@ -730,25 +749,53 @@ func (rw *rewriter) cost(n ast.Node) ast.Node {
 	return call(n.Location(), fnCost, n, rw.budget(n.Location()))
 }
 
+// charge wraps n, a value that an operation reads or builds, so that it
+// spends the evaluation's budget by its size times mul (zero counts as
+// one), inside closures and out. Literals are left alone.
+func (rw *rewriter) charge(n ast.Node, mul int) ast.Node {
+	if n == nil {
+		return n
+	}
+	if _, ok := literal(n); ok {
+		return n
+	}
+	rw.budgeted = true
+	args := []ast.Node{n, rw.budget(n.Location())}
+	if mul > 1 {
+		args = append(args, constant(n.Location(), mul))
+	}
+	return call(n.Location(), fnCost, args...)
+}
+
+// textFunctions are the string functions whose work grows with their
+// text, each with what a step's 64 bytes of its arguments cost: lower and
+// upper may rewrite every rune, where the others only scan.
+var textFunctions = map[string]int{
+	"lower": 4, "upper": 4, "trim": 1, "trimPrefix": 1, "trimSuffix": 1,
+	"hasPrefix": 1, "hasSuffix": 1, "indexOf": 1, "lastIndexOf": 1,
+	"split": 1, "repeat": 1, "replace": 1,
+}
+
+// builtinArgSteps is what a step's 64 bytes of a builtin's argument cost
+// when they cost more than one: fromJSON builds a value for every few
+// bytes it reads, so each byte is a step.
+var builtinArgSteps = map[string]int{"fromJSON": stepBytes, "fromBase64": 2, "toJSON": 4, "string": 4}
+
+// sizedBuiltins are the builtins whose value is text or a collection
+// built anew, which spends by its size as well.
+var sizedBuiltins = map[string]bool{
+	"fromJSON": true, "toJSON": true, "concat": true, "flatten": true, "sort": true,
+	"keys": true, "values": true, "join": true, "reverse": true, "uniq": true,
+	"toPairs": true, "fromPairs": true, "string": true, "toBase64": true,
+	"fromBase64": true, "splitAfter": true, "sortBy": true, "groupBy": true,
+	"map": true, "filter": true,
+}
+
 // budget refers to the evaluation's budget.
 func (rw *rewriter) budget(loc file.Location) ast.Node {
 	n := &ast.IdentifierNode{Value: varBudget}
 	n.SetLocation(loc)
 	return n
-}
-
-// constantCollection reports whether n is a collection whose size the
-// expression fixes: a list of literals, or a range between integers.
-func constantCollection(n ast.Node) bool {
-	if _, ok := literalList(n); ok {
-		return true
-	}
-	if b, ok := n.(*ast.BinaryNode); ok && b.Operator == ".." {
-		_, lok := b.Left.(*ast.IntegerNode)
-		_, rok := b.Right.(*ast.IntegerNode)
-		return lok && rok
-	}
-	return false
 }
 
 // boolean wraps n so that nil counts as false, unless n is boolean already.
@@ -801,8 +848,8 @@ var builtinOptions = []expr.Option{
 	expr.Function(fnContains, rtContains, new(func(any, any) bool)),
 	expr.Function(fnStarts, rtStartsWith, new(func(any, any) bool)),
 	expr.Function(fnEnds, rtEndsWith, new(func(any, any) bool)),
-	expr.Function(fnMatchRe, rtMatchRe, new(func(any, any) bool)),
-	expr.Function(fnMatches, rtMatches, new(func(any, any) bool)),
+	expr.Function(fnMatchRe, rtMatchRe, new(func(any, any, any, any) bool)),
+	expr.Function(fnMatches, rtMatches, new(func(any, any, any) bool)),
 	expr.Function(fnIn, rtIn, new(func(any, any) bool)),
 	expr.Function(fnInSet, rtInSet, new(func(any, any) bool)),
 	expr.Function(fnLen, rtLen, new(func(any) int)),
@@ -817,7 +864,7 @@ var builtinOptions = []expr.Option{
 	// As for the other builtins, a name not called reads a field.
 	expr.Function("repeat", rtRepeat, new(func(string, int) string)),
 	expr.Function("replace", rtReplace, new(func(string, string, string) string), new(func(string, string, string, int) string)),
-	// __cost returns its argument: its type is the argument's.
+	// __cost returns its first argument: its type is that argument's.
 	func(c *conf.Config) {
 		c.Functions[fnCost] = &builtin.Function{
 			Name:     fnCost,

@@ -550,20 +550,45 @@ func TestDefinitionsInlinedSize(t *testing.T) {
 }
 
 // TestRegexpCacheBounded checks that patterns taken from events do not
-// grow the cache of compiled regular expressions without bound, and still
-// match once it is full.
+// grow the cache of compiled regular expressions beyond its bytes, and
+// still match once it is full; that a pattern too long to keep is not
+// kept; and that one too long to compile within the budget is a rule
+// error before it is compiled.
 func TestRegexpCacheBounded(t *testing.T) {
+	regexpCache.Clear()
+	regexpCacheBytes.Store(0)
 	r := &Rule{ID: "R.DynamicPattern", Condition: `text matches pattern`}
-	for i := 0; i < 2*maxCachedRegexps; i++ {
-		ev := map[string]any{"text": fmt.Sprintf("id-%d", i), "pattern": fmt.Sprintf("^id-%d$", i)}
+	// Patterns of about 3 KiB: a few thousand of them fill the cache.
+	pad := strings.Repeat("x", 3000)
+	for i := 0; i < 4000; i++ {
+		ev := map[string]any{"text": fmt.Sprintf("id-%d%s", i, pad), "pattern": fmt.Sprintf("^id-%d%s$", i, pad)}
 		if ok, err := r.Evaluate(ev); !ok || err != nil {
-			t.Fatalf("Evaluate(%v) = %v, %v; want true", ev, ok, err)
+			t.Fatalf("Evaluate(pattern %d) = %v, %v; want true", i, ok, err)
 		}
 	}
-	n := 0
-	regexpCache.Range(func(any, any) bool { n++; return true })
-	if n > maxCachedRegexps || regexpsCached.Load() > maxCachedRegexps {
-		t.Errorf("regexp cache holds %d patterns (counter %d); want at most %d", n, regexpsCached.Load(), maxCachedRegexps)
+	var n, size int64
+	regexpCache.Range(func(_, v any) bool { n++; size += v.(*cachedRegexp).size(); return true })
+	if size > MaxRegexpCacheBytes || regexpCacheBytes.Load() != size || n == 0 {
+		t.Errorf("regexp cache holds %d patterns of %d bytes (counter %d); want some, at most %d bytes", n, size, regexpCacheBytes.Load(), MaxRegexpCacheBytes)
+	}
+	long := "^" + strings.Repeat("y", maxCachedPattern) + "$"
+	if ok, err := r.Evaluate(map[string]any{"text": long[1 : len(long)-1], "pattern": long}); !ok || err != nil {
+		t.Fatalf("Evaluate(long pattern) = %v, %v; want true", ok, err)
+	}
+	if _, cached := regexpCache.Load(long); cached {
+		t.Errorf("a pattern of %d bytes is cached; want none over %d", len(long), maxCachedPattern)
+	}
+	// A pattern of 1 MiB from an event: over the budget before it is
+	// compiled.
+	huge := strings.Repeat("(a|b)", 1<<20/5)
+	start := time.Now()
+	_, err := r.Evaluate(map[string]any{"text": "ab", "pattern": huge})
+	var ee *EvalError
+	if !errors.As(err, &ee) || !strings.Contains(err.Error(), "steps") {
+		t.Errorf("Evaluate(1 MiB pattern) = %v; want a rule error over the budget", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Evaluate(1 MiB pattern) took %v", d)
 	}
 }
 
@@ -574,7 +599,7 @@ func TestRegexpCacheBounded(t *testing.T) {
 func TestLiteralPatternsNotCached(t *testing.T) {
 	// An empty cache, that the other tests may have filled.
 	regexpCache.Clear()
-	regexpsCached.Store(0)
+	regexpCacheBytes.Store(0)
 	const pattern = `^literal-(\d+)-not-cached$`
 	r := &Rule{ID: "R.LiteralPattern", Condition: "text matches \"" + strings.ReplaceAll(pattern, `\`, `\\`) + "\""}
 	ok, err := r.Evaluate(map[string]any{"text": "literal-42-not-cached"})

@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -305,56 +306,136 @@ func rtEndsWith(args ...any) (any, error) {
 	return stringPredicate("endsWith", args, strings.HasSuffix)
 }
 
+// rtMatchRe is matches with a pattern compiled with the expression:
+// (text, regexp[, budget, weight]), the weight being regexpWeight's.
 func rtMatchRe(args ...any) (any, error) {
 	re := args[1].(*regexp.Regexp)
 	switch s := args[0].(type) {
 	case nil:
 		return false, nil
 	case string:
+		if len(args) == 4 {
+			if err := args[2].(*evalBudget).spend(matchSteps(len(s), args[3].(int))); err != nil {
+				return false, err
+			}
+		}
 		return re.MatchString(s), nil
 	}
 	return false, fmt.Errorf("matches needs a string, got %s", typeName(args[0]))
 }
 
+// matchBytes is how many bytes of text times instructions of a pattern's
+// program cost one step: Go's matcher, linear in both, takes up to about
+// a nanosecond for each (a 3,000-instruction pattern on 14 MiB took 54 s).
+const matchBytes = 64
+
+// matchSteps is the cost of matching a text of n bytes with a pattern of
+// the given weight.
+func matchSteps(n, weight int) int {
+	if weight > 0 && n > (1<<62)/weight {
+		return 1 << 62
+	}
+	return 1 + n*weight/matchBytes
+}
+
+// regexpWeight is the number of instructions of the pattern's program,
+// what a byte of text costs to match; a pattern that does not compile
+// weighs its length.
+func regexpWeight(pattern string) int {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return max(len(pattern), 1)
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return max(len(pattern), 1)
+	}
+	return max(len(prog.Inst), 1)
+}
+
 // regexpCache holds patterns that are not constants in the expression.
-// Such a pattern may come from the event, so the cache is bounded:
-// once it holds maxCachedRegexps patterns, new ones are compiled for each
-// use and not kept.
+// Such a pattern may come from the event, so the cache is bounded in
+// bytes: a pattern is kept while the patterns kept weigh less than
+// MaxRegexpCacheBytes in all, counting the pattern's text and about 64
+// bytes for each instruction of its program, and a pattern over
+// maxCachedPattern bytes is never kept. Others are compiled at each use.
 var (
-	regexpCache   sync.Map // string -> *regexp.Regexp
-	regexpsCached atomic.Int64
+	regexpCache      sync.Map // string -> *cachedRegexp
+	regexpCacheBytes atomic.Int64
 )
 
-const maxCachedRegexps = 1024
+// MaxRegexpCacheBytes bounds the memory of the process-wide cache of
+// patterns that matches reads from events (or builds) rather than from
+// the expression, estimated from each pattern's size.
+const MaxRegexpCacheBytes = 8 << 20
 
-func compileRegexp(pattern string) (*regexp.Regexp, error) {
-	if re, ok := regexpCache.Load(pattern); ok {
-		return re.(*regexp.Regexp), nil
+// maxCachedPattern is the longest pattern the cache keeps.
+const maxCachedPattern = 4 << 10
+
+// instBytes is about what one instruction of a compiled pattern holds.
+const instBytes = 64
+
+type cachedRegexp struct {
+	re     *regexp.Regexp
+	weight int
+}
+
+// size is the cache's estimate of the memory the pattern holds.
+func (c *cachedRegexp) size() int64 {
+	return int64(len(c.re.String()) + c.weight*instBytes)
+}
+
+// compileRegexp compiles a pattern read from the data. It spends a step
+// per byte of the pattern first, what compiling it costs.
+func compileRegexp(pattern string, b *evalBudget) (*cachedRegexp, error) {
+	if c, ok := regexpCache.Load(pattern); ok {
+		return c.(*cachedRegexp), nil
+	}
+	if b != nil {
+		if err := b.spend(len(pattern)); err != nil {
+			return nil, err
+		}
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil, err
 	}
-	if regexpsCached.Add(1) <= maxCachedRegexps {
-		if _, loaded := regexpCache.LoadOrStore(pattern, re); loaded {
-			regexpsCached.Add(-1)
+	c := &cachedRegexp{re: re, weight: regexpWeight(pattern)}
+	if len(pattern) > maxCachedPattern {
+		return c, nil
+	}
+	size := c.size()
+	if regexpCacheBytes.Add(size) <= MaxRegexpCacheBytes {
+		if _, loaded := regexpCache.LoadOrStore(pattern, c); loaded {
+			regexpCacheBytes.Add(-size)
 		}
 	} else {
-		regexpsCached.Add(-1)
+		regexpCacheBytes.Add(-size)
 	}
-	return re, nil
+	return c, nil
 }
 
+// rtMatches is matches with a pattern from the data: (text, pattern[,
+// budget]).
 func rtMatches(args ...any) (any, error) {
-	a, b, ok, err := strings2("matches", args)
+	a, b, ok, err := strings2("matches", args[:2])
 	if err != nil || !ok {
 		return false, err
 	}
-	re, err := compileRegexp(b)
+	var budget *evalBudget
+	if len(args) == 3 {
+		budget = args[2].(*evalBudget)
+	}
+	c, err := compileRegexp(b, budget)
 	if err != nil {
 		return false, err
 	}
-	return re.MatchString(a), nil
+	if budget != nil {
+		if err := budget.spend(matchSteps(len(a), c.weight)); err != nil {
+			return false, err
+		}
+	}
+	return c.re.MatchString(a), nil
 }
 
 // rtIn tests membership: of an element in a list, or of a key in a map.
@@ -558,7 +639,11 @@ func rtGetCost(args ...any) (any, error) {
 // rtCost spends steps for a value that an operation inside a closure over
 // the event's data handles, by its size, and returns it.
 func rtCost(args ...any) (any, error) {
-	if err := args[1].(*evalBudget).spend(valueSteps(args[0])); err != nil {
+	steps := valueSteps(args[0])
+	if len(args) == 3 {
+		steps *= args[2].(int)
+	}
+	if err := args[1].(*evalBudget).spend(steps); err != nil {
 		return nil, err
 	}
 	return args[0], nil

@@ -98,8 +98,18 @@ func strSplit(args ...any) (any, error) {
 	if !ok {
 		return nil, err
 	}
+	sep, n := args[1].(string), -1
 	if len(args) == 3 {
-		return strings.SplitN(s, args[1].(string), args[2].(int)), nil
+		n = args[2].(int)
 	}
-	return strings.Split(s, args[1].(string)), nil
+	// The pieces are counted before they are built: split(s, "") of a
+	// long text would otherwise make a string of every character.
+	pieces := strings.Count(s, sep) + 1
+	if n >= 0 && n < pieces {
+		pieces = n
+	}
+	if pieces >= MaxEvalMemory {
+		return nil, errMemoryBudget
+	}
+	return strings.SplitN(s, sep, n), nil
 }

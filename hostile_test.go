@@ -1,0 +1,112 @@
+package detect
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hostileBig runs the hostile evaluations at the size of a line that
+// MaxLineBytes lets through, rather than at the CI-friendly size.
+var hostileBig = flag.Bool("hostile.big", false, "run the hostile evaluations with fields of 14 MiB")
+
+// hostileSize is the size of the long fields of the hostile evaluations.
+func hostileSize() int {
+	if *hostileBig {
+		return 14 << 20
+	}
+	return 2 << 20
+}
+
+// hostileWords is a case-insensitive alternation of 200 words, a pattern
+// whose program has thousands of instructions.
+func hostileWords() string {
+	words := make([]string, 200)
+	for i := range words {
+		words[i] = fmt.Sprintf("word%03dxyz", i)
+	}
+	return "(?i)(" + strings.Join(words, "|") + ")"
+}
+
+// TestHostileEvaluations checks that each evaluation that builds or scans
+// in proportion to its input, the attacks on the evaluation budget, ends
+// quickly in a rule error over the budget (of steps or of memory), and
+// takes neither seconds nor gigabytes, raw JSON and maps alike.
+func TestHostileEvaluations(t *testing.T) {
+	n := hostileSize()
+	long := strings.Repeat("Mozilla/5.0 (X11; Linux) ", n/25)
+	tiny := "[" + strings.TrimSuffix(strings.Repeat("{},", n/3), ",") + "]"
+	tests := []struct {
+		name  string
+		cond  string
+		event map[string]any
+	}{
+		{"doubling the accumulator over a literal range", `reduce(1..60, #acc + #acc, "a") == ""`, nil},
+		{"a megabyte repeated in a map over a range", `len(map(1..20000, repeat("a", 999999))) == 0`, nil},
+		{"splitting a long text into characters", `len(split(ua, "")) == 0`, map[string]any{"ua": long}},
+		{"decoding a long JSON string", `len(fromJSON(doc)) == 0`, map[string]any{"doc": tiny}},
+		{"a 200-word case-insensitive pattern on a long text", `userAgent matches "` + hostileWords() + `"`, map[string]any{"userAgent": long}},
+		{"lowering a long text in a million-step range", `any(1..999999, lower(ua) contains "zzqq")`, map[string]any{"ua": long}},
+		{"a long text scanned in a million-step range", `any(1..999999, ua contains "zzqq")`, map[string]any{"ua": long}},
+		{"a pattern from the event", `ua matches pattern`, map[string]any{"ua": long, "pattern": hostileWords()}},
+		{"doubling text with variables", `let a = ua + ua; let b = a + a; let c = b + b; let d = c + c; let e = d + d; len(e + e) == 0`, map[string]any{"ua": long}},
+		{"upper over a literal list", `any(["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"], upper(ua) contains #)`, map[string]any{"ua": long}},
+		{"replace that multiplies text", `len(replace(ua, " ", repeat("x", 1000))) == 0`, map[string]any{"ua": long}},
+		{"sorting a range", `len(sort(map(1..999999, -#))) == 0`, nil},
+		{"text joined in a range", `len(join(map(1..999999, ua), ",")) == 0`, map[string]any{"ua": long}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Compile(&Rule{ID: "R.Hostile", Condition: tt.cond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := tt.event
+			if ev == nil {
+				ev = map[string]any{}
+			}
+			raw, err := marshalEvent(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range []struct {
+				name string
+				run  func() (bool, error)
+			}{
+				{"map", func() (bool, error) { return r.Evaluate(ev) }},
+				{"raw", func() (bool, error) { return r.EvaluateJSON(raw) }},
+			} {
+				var before runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				start := time.Now()
+				_, err := in.run()
+				elapsed := time.Since(start)
+				var after runtime.MemStats
+				runtime.ReadMemStats(&after)
+				var ee *EvalError
+				if !errors.As(err, &ee) || !(errors.Is(err, errOverBudget) || strings.Contains(err.Error(), "memory budget")) {
+					t.Errorf("%s: Evaluate(%s) = %v; want a rule error over the budget", in.name, tt.cond, err)
+				}
+				if limit := 2 * time.Second; elapsed > limit {
+					t.Errorf("%s: Evaluate(%s) took %v; want under %v", in.name, tt.cond, elapsed, limit)
+				}
+				// What the evaluation allocated, beyond the event's
+				// decoding (about 65 times its size at most).
+				if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(512<<20+70*len(raw)) {
+					t.Errorf("%s: Evaluate(%s) allocated %d MiB", in.name, tt.cond, alloc>>20)
+				}
+			}
+		})
+	}
+}
+
+// marshalEvent is the event as a JSON object.
+func marshalEvent(ev map[string]any) ([]byte, error) {
+	return json.Marshal(ev)
+}
