@@ -675,6 +675,11 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 			n.Arguments[i] = rw.rewrite(n.Arguments[i])
 		}
 		if id, ok := n.Callee.(*ast.IdentifierNode); ok {
+			if id.Value == "uniq" && len(n.Arguments) == 1 {
+				rw.budgeted = true
+				n.Arguments = []ast.Node{rw.charge(n.Arguments[0], 1), rw.budget(loc)}
+				return rw.charge(n, 1)
+			}
 			if mul, ok := textFunctions[id.Value]; ok {
 				// The text a string function reads and the value it
 				// builds spend by their size.
@@ -785,7 +790,7 @@ var builtinArgSteps = map[string]int{"fromJSON": stepBytes, "fromBase64": 2, "to
 // built anew, which spends by its size as well.
 var sizedBuiltins = map[string]bool{
 	"fromJSON": true, "toJSON": true, "concat": true, "flatten": true, "sort": true,
-	"keys": true, "values": true, "join": true, "reverse": true, "uniq": true,
+	"keys": true, "values": true, "join": true, "reverse": true,
 	"toPairs": true, "fromPairs": true, "string": true, "toBase64": true,
 	"fromBase64": true, "splitAfter": true, "sortBy": true, "groupBy": true,
 	"map": true, "filter": true,
@@ -864,6 +869,9 @@ var builtinOptions = []expr.Option{
 	// As for the other builtins, a name not called reads a field.
 	expr.Function("repeat", rtRepeat, new(func(string, int) string)),
 	expr.Function("replace", rtReplace, new(func(string, string, string) string), new(func(string, string, string, int) string)),
+	// uniq without comparing every pair, and with a budget for what
+	// cannot be hashed.
+	expr.Function("uniq", rtUniq, new(func(any, any) []any)),
 	// __cost returns its first argument: its type is that argument's.
 	func(c *conf.Config) {
 		c.Functions[fnCost] = &builtin.Function{

@@ -558,9 +558,10 @@ func TestRegexpCacheBounded(t *testing.T) {
 	regexpCache.Clear()
 	regexpCacheBytes.Store(0)
 	r := &Rule{ID: "R.DynamicPattern", Condition: `text matches pattern`}
-	// Patterns of about 3 KiB: a few thousand of them fill the cache.
+	// Patterns of about 3 KiB, each estimated at about 190 KiB compiled:
+	// a few dozen of them fill the cache.
 	pad := strings.Repeat("x", 3000)
-	for i := 0; i < 4000; i++ {
+	for i := 0; i < 200; i++ {
 		ev := map[string]any{"text": fmt.Sprintf("id-%d%s", i, pad), "pattern": fmt.Sprintf("^id-%d%s$", i, pad)}
 		if ok, err := r.Evaluate(ev); !ok || err != nil {
 			t.Fatalf("Evaluate(pattern %d) = %v, %v; want true", i, ok, err)
@@ -571,24 +572,33 @@ func TestRegexpCacheBounded(t *testing.T) {
 	if size > MaxRegexpCacheBytes || regexpCacheBytes.Load() != size || n == 0 {
 		t.Errorf("regexp cache holds %d patterns of %d bytes (counter %d); want some, at most %d bytes", n, size, regexpCacheBytes.Load(), MaxRegexpCacheBytes)
 	}
-	long := "^" + strings.Repeat("y", maxCachedPattern) + "$"
-	if ok, err := r.Evaluate(map[string]any{"text": long[1 : len(long)-1], "pattern": long}); !ok || err != nil {
+	long := "^y$|" + strings.Repeat("z", maxCachedPattern)
+	if ok, err := r.Evaluate(map[string]any{"text": "y", "pattern": long}); !ok || err != nil {
 		t.Fatalf("Evaluate(long pattern) = %v, %v; want true", ok, err)
 	}
 	if _, cached := regexpCache.Load(long); cached {
 		t.Errorf("a pattern of %d bytes is cached; want none over %d", len(long), maxCachedPattern)
 	}
-	// A pattern of 1 MiB from an event: over the budget before it is
-	// compiled.
-	huge := strings.Repeat("(a|b)", 1<<20/5)
-	start := time.Now()
-	_, err := r.Evaluate(map[string]any{"text": "ab", "pattern": huge})
-	var ee *EvalError
-	if !errors.As(err, &ee) || !strings.Contains(err.Error(), "steps") {
-		t.Errorf("Evaluate(1 MiB pattern) = %v; want a rule error over the budget", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Evaluate(1 MiB pattern) took %v", d)
+	// Patterns from an event that would take long to compile: one of
+	// 1 MiB is longer than MaxPatternBytes, and one of repetitions,
+	// thousands of instructions for each few bytes, is over the budget
+	// before it is compiled.
+	for _, tt := range []struct{ pattern, want string }{
+		{strings.Repeat("(a|b)", 1<<20/5), "MaxPatternBytes"},
+		{strings.Repeat("a{1000}", MaxPatternBytes/7), "MaxEvalCost"},
+	} {
+		start := time.Now()
+		_, err := r.Evaluate(map[string]any{"text": "ab", "pattern": tt.pattern})
+		var ee *EvalError
+		if !errors.As(err, &ee) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Evaluate(pattern %.20s... of %d bytes) = %v; want a rule error over %s", tt.pattern, len(tt.pattern), err, tt.want)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("Evaluate(pattern %.20s... of %d bytes) took %v", tt.pattern, len(tt.pattern), d)
+		}
+		if _, cached := regexpCache.Load(tt.pattern); cached {
+			t.Errorf("pattern %.20s... over the budget is cached", tt.pattern)
+		}
 	}
 }
 

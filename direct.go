@@ -286,7 +286,7 @@ func directMatch(name string, args []ast.Node) direct {
 			if err != nil {
 				return nil, err
 			}
-			if s, ok := v.(string); ok && len(s) > directWork/weight {
+			if s, ok := v.(string); ok && len(s) > directWork/(weight+matchBase) {
 				return nil, errNotDirect
 			}
 			return rtMatchRe(v, pattern)
@@ -309,11 +309,17 @@ func directMatch(name string, args []ast.Node) direct {
 			// others.
 			as, ok1 := a.(string)
 			bs, ok2 := b.(string)
-			if !ok1 || !ok2 || len(bs) > 256 {
+			if !ok1 || !ok2 {
 				return nil, errNotDirect
 			}
-			c, err := compileRegexp(bs, nil)
-			if err != nil || len(as) > directWork/c.weight {
+			// Patterns compiled already: the VM spends what compiling
+			// costs.
+			v, cached := regexpCache.Load(bs)
+			if !cached {
+				return nil, errNotDirect
+			}
+			c := v.(*cachedRegexp)
+			if len(as) > directWork/(c.weight+matchBase) {
 				return nil, errNotDirect
 			}
 			return c.re.MatchString(as), nil

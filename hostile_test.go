@@ -110,3 +110,39 @@ func TestHostileEvaluations(t *testing.T) {
 func marshalEvent(ev map[string]any) ([]byte, error) {
 	return json.Marshal(ev)
 }
+
+// TestUniq checks detect's uniq, which keeps expr's answers without
+// comparing every pair: numbers equal across int and float are one, and
+// elements that cannot be hashed are compared with those kept.
+func TestUniq(t *testing.T) {
+	for _, tt := range []struct {
+		cond  string
+		event map[string]any
+		want  bool
+	}{
+		{`uniq([1, 1.0, "1", true, nil, nil, 2, "a", "a"]) == [1, "1", true, nil, 2, "a"]`, nil, true},
+		{`uniq(l) == [{"a": 1}, {"a": 2}, [1]]`, map[string]any{"l": []any{map[string]any{"a": 1}, map[string]any{"a": 1}, map[string]any{"a": 2}, []any{1}, []any{1}}}, true},
+		{`len(uniq(1..400000)) == 400000`, nil, true},
+		{`uniq(nil) == nil`, nil, false},
+	} {
+		r := &Rule{ID: "R.Uniq", Condition: tt.cond}
+		if tt.event == nil {
+			tt.event = map[string]any{}
+		}
+		start := time.Now()
+		got, err := r.Evaluate(tt.event)
+		if got != tt.want || tt.want && err != nil {
+			t.Errorf("Evaluate(%s) = %v, %v; want %v", tt.cond, got, err, tt.want)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("Evaluate(%s) took %v", tt.cond, d)
+		}
+	}
+	// Objects, compared pairwise, spend the budget.
+	objs := make([]any, 2000)
+	for i := range objs {
+		objs[i] = map[string]any{"i": i}
+	}
+	_, err := (&Rule{ID: "R.Uniq", Condition: `len(uniq(l)) > 0`}).Evaluate(map[string]any{"l": objs})
+	checkOverBudget(t, "Evaluate(uniq of 2,000 objects)", err, "R.Uniq", "condition")
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"reflect"
 	"regexp"
 	"regexp/syntax"
@@ -324,33 +325,68 @@ func rtMatchRe(args ...any) (any, error) {
 	return false, fmt.Errorf("matches needs a string, got %s", typeName(args[0]))
 }
 
-// matchBytes is how many bytes of text times instructions of a pattern's
-// program cost one step: Go's matcher, linear in both, takes up to about
-// a nanosecond for each (a 3,000-instruction pattern on 14 MiB took 54 s).
-const matchBytes = 64
+// A match spends by the text's length times what a byte costs its
+// pattern: Go's matcher is linear in both, at up to about 200 ns a byte
+// for the smallest patterns that are not literals (an automaton of a few
+// states on text that keeps them all alive) and a few nanoseconds more
+// for each instruction of its program (a case-insensitive alternation of
+// 200 words, 1,029 instructions, took 54 s on 14 MiB). A pattern that is
+// a literal costs what contains does.
+const (
+	matchBase  = 24 // instructions' worth of a byte's fixed cost
+	matchBytes = 16 // bytes of text times instructions that cost a step
+)
 
 // matchSteps is the cost of matching a text of n bytes with a pattern of
-// the given weight.
+// the given weight (regexpWeight's; zero for a literal).
 func matchSteps(n, weight int) int {
-	if weight > 0 && n > (1<<62)/weight {
+	if weight == 0 {
+		return 1 + n/stepBytes
+	}
+	w := weight + matchBase
+	if n > (1<<62)/w {
 		return 1 << 62
 	}
-	return 1 + n*weight/matchBytes
+	return 1 + n*w/matchBytes
 }
 
-// regexpWeight is the number of instructions of the pattern's program,
-// what a byte of text costs to match; a pattern that does not compile
-// weighs its length.
+// regexpWeight is what a byte of text costs the pattern, in instructions
+// of its program as estimated from the parsed pattern without compiling
+// it (a{1000} is a thousand): one for each, and for a class of runes one
+// more per doubling of its ranges (it is searched). A literal pattern
+// weighs nothing, and one that does not parse its length.
 func regexpWeight(pattern string) int {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		return max(len(pattern), 1)
 	}
-	prog, err := syntax.Compile(re.Simplify())
-	if err != nil {
-		return max(len(pattern), 1)
+	if re.Op == syntax.OpLiteral && re.Flags&syntax.FoldCase == 0 {
+		return 0
 	}
-	return max(len(prog.Inst), 1)
+	return max(progSize(re), 1)
+}
+
+// maxWeight caps progSize, far beyond any budget.
+const maxWeight = 1 << 40
+
+// progSize estimates the instructions of re's program.
+func progSize(re *syntax.Regexp) int {
+	n := 0
+	for _, sub := range re.Sub {
+		n = min(n+progSize(sub), maxWeight)
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		return len(re.Rune) + 1
+	case syntax.OpCharClass:
+		return 1 + bits.Len(uint(len(re.Rune)/2))
+	case syntax.OpRepeat:
+		times := max(re.Max, re.Min+1, 1)
+		return min(n*times+times, maxWeight)
+	case syntax.OpConcat, syntax.OpAlternate:
+		return min(n+len(re.Sub), maxWeight)
+	}
+	return n + 2
 }
 
 // regexpCache holds patterns that are not constants in the expression.
@@ -368,6 +404,15 @@ var (
 // patterns that matches reads from events (or builds) rather than from
 // the expression, estimated from each pattern's size.
 const MaxRegexpCacheBytes = 8 << 20
+
+// MaxPatternBytes is the longest pattern that matches compiles from the
+// data (a pattern written in the expression has no limit but MaxNodes);
+// a longer one is a rule error.
+const MaxPatternBytes = 16 << 10
+
+// compileSteps is what compiling costs for each instruction of the
+// program: about 600 ns (a program of 146,000 took 86 ms).
+const compileSteps = 6
 
 // maxCachedPattern is the longest pattern the cache keeps.
 const maxCachedPattern = 4 << 10
@@ -391,8 +436,14 @@ func compileRegexp(pattern string, b *evalBudget) (*cachedRegexp, error) {
 	if c, ok := regexpCache.Load(pattern); ok {
 		return c.(*cachedRegexp), nil
 	}
+	if len(pattern) > MaxPatternBytes {
+		return nil, fmt.Errorf("pattern of %d bytes is longer than %d (detect.MaxPatternBytes)", len(pattern), MaxPatternBytes)
+	}
+	// Compiling takes time in proportion to the program (a{1000} is a
+	// thousand instructions), spent before it is compiled.
+	weight := regexpWeight(pattern)
 	if b != nil {
-		if err := b.spend(len(pattern)); err != nil {
+		if err := b.spend(len(pattern) + min(weight, MaxEvalCost+1)*compileSteps); err != nil {
 			return nil, err
 		}
 	}
@@ -400,7 +451,7 @@ func compileRegexp(pattern string, b *evalBudget) (*cachedRegexp, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cachedRegexp{re: re, weight: regexpWeight(pattern)}
+	c := &cachedRegexp{re: re, weight: weight}
 	if len(pattern) > maxCachedPattern {
 		return c, nil
 	}
@@ -786,4 +837,64 @@ func rtReplace(args ...any) (any, error) {
 		}
 	}
 	return strings.Replace(s, old, repl, n), nil
+}
+
+// rtUniq is expr's uniq(list): the distinct elements, in their order.
+// Numbers, strings, booleans and nil are told apart by a set; other
+// elements are compared with those kept before them, a step each, from
+// the budget that the rewriter passes last.
+func rtUniq(args ...any) (any, error) {
+	if len(args) != 2 {
+		return nil, fmt.Errorf("invalid number of arguments (expected 1, got %d)", len(args)-1)
+	}
+	b := args[1].(*evalBudget)
+	v := reflect.ValueOf(args[0])
+	if v.Kind() != reflect.Array && v.Kind() != reflect.Slice {
+		return nil, fmt.Errorf("cannot uniq %s", typeName(args[0]))
+	}
+	type scalar struct {
+		kind byte
+		num  float64
+		str  string
+	}
+	seen := map[scalar]struct{}{}
+	out := []any{}
+	var others []any
+	for i := 0; i < v.Len(); i++ {
+		e := v.Index(i).Interface()
+		var k scalar
+		switch x := e.(type) {
+		case nil:
+			k = scalar{kind: 'z'}
+		case bool:
+			k = scalar{kind: 'b', num: float64(boolIndex(x))}
+		case int:
+			k = scalar{kind: 'n', num: float64(x)}
+		case float64:
+			k = scalar{kind: 'n', num: x}
+		case string:
+			k = scalar{kind: 's', str: x}
+		default:
+			if err := b.spend(len(others)); err != nil {
+				return nil, err
+			}
+			dup := false
+			for _, o := range others {
+				if runtime.Equal(e, o) {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				others = append(others, e)
+				out = append(out, e)
+			}
+			continue
+		}
+		if _, dup := seen[k]; !dup {
+			seen[k] = struct{}{}
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
