@@ -48,6 +48,7 @@ const (
 	fnGetCost  = "__getc"
 	fnCost     = "__cost"
 	fnInCost   = "__inc"
+	fnDeep     = "__deep"
 )
 
 // varBudget is the variable that holds an evaluation's budget (see
@@ -636,6 +637,11 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 			}
 			if !isPredicate && !(closure && i == 0) && n.Name != "len" {
 				n.Arguments[i] = rw.charge(n.Arguments[i], builtinArgSteps[n.Name])
+				if deepBuiltins[n.Name] {
+					if _, ok := literal(n.Arguments[i]); !ok {
+						n.Arguments[i] = call(loc, fnDeep, n.Arguments[i], rw.budget(loc))
+					}
+				}
 			}
 		}
 		if closure {
@@ -786,6 +792,10 @@ var textFunctions = map[string]int{
 // bytes it reads, so each byte is a step.
 var builtinArgSteps = map[string]int{"fromJSON": stepBytes, "fromBase64": 2, "toJSON": 4, "string": 4}
 
+// deepBuiltins are the builtins that walk their argument whole, at every
+// depth.
+var deepBuiltins = map[string]bool{"toJSON": true, "string": true, "flatten": true, "join": true}
+
 // sizedBuiltins are the builtins whose value is text or a collection
 // built anew, which spends by its size as well.
 var sizedBuiltins = map[string]bool{
@@ -872,11 +882,17 @@ var builtinOptions = []expr.Option{
 	// uniq without comparing every pair, and with a budget for what
 	// cannot be hashed.
 	expr.Function("uniq", rtUniq, new(func(any, any) []any)),
-	// __cost returns its first argument: its type is that argument's.
+	// __cost and __deep return their first argument: their type is that
+	// argument's.
 	func(c *conf.Config) {
 		c.Functions[fnCost] = &builtin.Function{
 			Name:     fnCost,
 			Func:     rtCost,
+			Validate: func(args []reflect.Type) (reflect.Type, error) { return args[0], nil },
+		}
+		c.Functions[fnDeep] = &builtin.Function{
+			Name:     fnDeep,
+			Func:     rtDeep,
 			Validate: func(args []reflect.Type) (reflect.Type, error) { return args[0], nil },
 		}
 	},

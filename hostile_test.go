@@ -59,6 +59,8 @@ func TestHostileEvaluations(t *testing.T) {
 		{"replace that multiplies text", `len(replace(ua, " ", repeat("x", 1000))) == 0`, map[string]any{"ua": long}},
 		{"sorting a range", `len(sort(map(1..999999, -#))) == 0`, nil},
 		{"text joined in a range", `len(join(map(1..999999, ua), ",")) == 0`, map[string]any{"ua": long}},
+		{"a list of a list flattened", `len(flatten(map(a, a))) == 0`, map[string]any{"a": ints(n / 16)}},
+		{"shared lists written as JSON", `let b = [a, a]; let c = [b, b]; let d = [c, c]; let e = [d, d]; len(toJSON([e, e])) == 0`, map[string]any{"a": ints(n / 16)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,7 +124,7 @@ func TestUniq(t *testing.T) {
 	}{
 		{`uniq([1, 1.0, "1", true, nil, nil, 2, "a", "a"]) == [1, "1", true, nil, 2, "a"]`, nil, true},
 		{`uniq(l) == [{"a": 1}, {"a": 2}, [1]]`, map[string]any{"l": []any{map[string]any{"a": 1}, map[string]any{"a": 1}, map[string]any{"a": 2}, []any{1}, []any{1}}}, true},
-		{`len(uniq(1..400000)) == 400000`, nil, true},
+		{`len(uniq(1..100000)) == 100000`, nil, true},
 		{`uniq(nil) == nil`, nil, false},
 	} {
 		r := &Rule{ID: "R.Uniq", Condition: tt.cond}

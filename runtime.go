@@ -678,9 +678,9 @@ func rtGetCost(args ...any) (any, error) {
 	default:
 		v = get(obj, key)
 	}
-	if s, ok := v.(string); ok {
-		steps += len(s) / stepBytes
-	}
+	// A list or object read in a loop spends by its length, as text
+	// does: what the loop builds of it could otherwise multiply.
+	steps += valueSteps(v) - 1
 	if err := args[2].(*evalBudget).spend(steps); err != nil {
 		return nil, err
 	}
@@ -897,4 +897,44 @@ func rtUniq(args ...any) (any, error) {
 		}
 	}
 	return out, nil
+}
+
+// rtDeep spends, for a value that a builtin walks whole (toJSON, string,
+// flatten), a step per element, object and 64 bytes of text in it at any
+// depth, and returns it. Values that share parts count them each time, as
+// the walk does: a list of a list of a list, each of the one before
+// twice, is small in memory and huge in text. The count stops once it
+// is over the budget.
+func rtDeep(args ...any) (any, error) {
+	b := args[1].(*evalBudget)
+	left := MaxEvalCost - b.spent
+	if err := b.spend(deepSteps(args[0], left+1)); err != nil {
+		return nil, err
+	}
+	return args[0], nil
+}
+
+// deepSteps counts the steps of v, stopping once they exceed limit.
+func deepSteps(v any, limit int) int {
+	switch x := v.(type) {
+	case []any:
+		n := 1
+		for _, e := range x {
+			if n > limit {
+				break
+			}
+			n += deepSteps(e, limit-n)
+		}
+		return n
+	case map[string]any:
+		n := 1
+		for k, e := range x {
+			if n > limit {
+				break
+			}
+			n += len(k)/stepBytes + deepSteps(e, limit-n)
+		}
+		return n
+	}
+	return valueSteps(v)
 }
