@@ -852,6 +852,10 @@ func rtUniq(args ...any) (any, error) {
 	if v.Kind() != reflect.Array && v.Kind() != reflect.Slice {
 		return nil, fmt.Errorf("cannot uniq %s", typeName(args[0]))
 	}
+	// Hashing every element costs a step each, spent first.
+	if err := b.spend(v.Len()); err != nil {
+		return nil, err
+	}
 	type scalar struct {
 		kind byte
 		num  float64
