@@ -55,6 +55,7 @@ func TestLoadHostileYAML(t *testing.T) {
 		{"100,000 nested flow mappings", ruleHeader + "Condition: true\nTags: " + strings.Repeat("{a: ", deep) + strings.Repeat("}", deep) + "\n", "nested deeper than 512 levels"},
 		{"100,000 nested block sequences on a line", ruleHeader + "Condition: true\nTags:\n  " + strings.Repeat("- ", deep) + "x\n", "nested deeper than 512 levels"},
 		{"a 64 KiB anchor aliased 1,000 times in a test's Log", ruleHeader + "Condition: true\nTests:\n  - Name: t\n    ExpectedResult: true\n    Log:\n      big: &big " + strings.Repeat("x", 64<<10) + "\n      list:\n" + strings.Repeat("        - *big\n", 1000), "too large once its aliases are expanded"},
+		{"nesting after a quote in plain text", ruleHeader + "Condition: true\nDescription: it-'s\nTags: " + strings.Repeat("[", deep) + strings.Repeat("]", deep) + "\nRunbook: '\n", "nested deeper than 512 levels"},
 		{"1,001 anchors", ruleHeader + "Condition: true\nTags:\n" + strings.Repeat("  - &a x\n", 1001), "more than 1000 anchors"},
 		{"1,001 aliases", ruleHeader + "Condition: true\nTags:\n  - &a x\n" + strings.Repeat("  - *a\n", 1001), "more than 1000 aliases"},
 	}

@@ -728,9 +728,19 @@ func prescanYAML(src string, limit, aliases int) (line, col int, msg string) {
 			continue
 		case ']', '}':
 			depth = max(depth-1, 0)
-		case ',', ':', '-', '?':
-			start = true
-			continue
+		case ',':
+			if depth > 0 {
+				start = true
+				continue
+			}
+		case ':', '-', '?':
+			// An indicator when white space or the end follows (or,
+			// for ':', in a flow collection); else part of plain text,
+			// where a quote is just a character.
+			if i+1 >= len(src) || isYAMLSpace(src[i+1]) || c == ':' && depth > 0 {
+				start = true
+				continue
+			}
 		case '\'', '"':
 			if !start {
 				break
@@ -772,4 +782,9 @@ func prescanYAML(src string, limit, aliases int) (line, col int, msg string) {
 		start = false
 	}
 	return 0, 0, ""
+}
+
+// isYAMLSpace reports whether c is white space or a line end.
+func isYAMLSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
 }
