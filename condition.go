@@ -70,6 +70,8 @@ type program struct {
 	source string
 	kind   exprKind
 	prog   *vm.Program
+	// memory is expr's memory budget for a run (see MaxEvalMemory).
+	memory uint
 	// filter rejects raw events that cannot satisfy a condition; nil when
 	// it cannot tell.
 	filter *prefilter
@@ -173,6 +175,7 @@ func (p *program) run(env evalEnv) (any, error) {
 		}
 	}
 	m := vmPool.Get().(*vm.VM)
+	m.MemoryBudget = p.memory
 	out, err := m.Run(p.prog, env.asMap())
 	vmPool.Put(m)
 	return out, err
@@ -199,6 +202,7 @@ func (p *program) runBool(env evalEnv) (bool, error) {
 type cacheKey struct {
 	source string
 	kind   exprKind
+	limits Limits
 	funcs  *Functions
 }
 
@@ -216,14 +220,14 @@ type cacheEntry struct {
 // compileCached compiles source once for each kind and set of functions,
 // as long as the program is in use. Concurrent callers of the same key
 // wait for the first.
-func compileCached(source string, kind exprKind, funcs *Functions) (*program, *exprError) {
-	key := cacheKey{source: source, kind: kind, funcs: funcs}
+func compileCached(source string, kind exprKind, funcs *Functions, lim Limits) (*program, *exprError) {
+	key := cacheKey{source: source, kind: kind, limits: lim, funcs: funcs}
 	for {
 		v, _ := programCache.LoadOrStore(key, new(cacheEntry))
 		e := v.(*cacheEntry)
 		var compiled *program
 		e.once.Do(func() {
-			compiled, e.err = compileExpr(source, kind, funcs)
+			compiled, e.err = compileExpr(source, kind, funcs, lim)
 			if e.err == nil {
 				e.prog = weak.Make(compiled)
 				// The entry goes when the program does.
@@ -287,9 +291,9 @@ type nodeCounter int
 
 func (c *nodeCounter) Visit(*ast.Node) { *c++ }
 
-func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exprError) {
+func compileExpr(source string, kind exprKind, funcs *Functions, lim Limits) (*program, *exprError) {
 	config := conf.CreateNew()
-	config.MaxNodes = MaxNodes
+	config.MaxNodes = uint(lim.MaxNodes)
 	for _, op := range builtinOptions {
 		op(config)
 	}
@@ -311,13 +315,13 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if err != nil {
 		return nil, newExprError(err, source)
 	}
-	rw := rewriter{config: config, funcs: funcs, room: MaxNodes - countNodes(tree.Node)}
+	rw := rewriter{config: config, funcs: funcs, maxNodes: lim.MaxNodes, room: lim.MaxNodes - countNodes(tree.Node)}
 	tree.Node = rw.rewrite(tree.Node)
 	if rw.err != nil {
 		return nil, newExprError(rw.err, source)
 	}
 	if rw.budgeted {
-		let := &ast.VariableDeclaratorNode{Name: varBudget, Value: call(tree.Node.Location(), fnBudget), Expr: tree.Node}
+		let := &ast.VariableDeclaratorNode{Name: varBudget, Value: call(tree.Node.Location(), fnBudget, constant(tree.Node.Location(), newEvalLimit(lim.MaxEvalCost))), Expr: tree.Node}
 		let.SetLocation(tree.Node.Location())
 		tree.Node = let
 	}
@@ -355,7 +359,7 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if err != nil {
 		return nil, newExprError(err, source)
 	}
-	p := &program{source: source, kind: kind, prog: prog, filter: filter, equal: equal, reads: topLevelReads(tree.Node)}
+	p := &program{source: source, kind: kind, prog: prog, memory: uint(lim.MaxEvalMemory), filter: filter, equal: equal, reads: topLevelReads(tree.Node)}
 	if p.reads != nil {
 		p.lent = lentReads(tree.Node)
 	}
@@ -446,6 +450,8 @@ type rewriter struct {
 	// call of a definition copies its expression, so definitions that
 	// call others twice would otherwise double the tree at every level.
 	room int
+	// maxNodes is the limit room counts down from.
+	maxNodes int
 	// dynamic counts the closures around the node being rewritten;
 	// inside them, where work multiplies with the number of elements,
 	// operations spend the evaluation's budget.
@@ -471,7 +477,7 @@ func (rw *rewriter) inline(name, source string, loc file.Location) ast.Node {
 		return nil
 	}
 	if rw.room -= countNodes(tree.Node); rw.room < 0 {
-		rw.err = &file.Error{Location: loc, Message: fmt.Sprintf("expression exceeds %d nodes with its definitions inlined (inlining %s)", MaxNodes, name)}
+		rw.err = &file.Error{Location: loc, Message: fmt.Sprintf("expression exceeds %d nodes with its definitions inlined (inlining %s)", rw.maxNodes, name)}
 		return nil
 	}
 	ast.Find(tree.Node, func(n ast.Node) bool {
@@ -870,7 +876,7 @@ var builtinOptions = []expr.Option{
 	expr.Function(fnLen, rtLen, new(func(any) int)),
 	expr.Function(fnList, rtList, new(func(any, any) []any)),
 	expr.Function(fnSlice, rtSlice, new(func(any, any, any) any)),
-	expr.Function(fnBudget, rtBudget, new(func() any)),
+	expr.Function(fnBudget, rtBudget, new(func(any) any)),
 	expr.Function(fnGetCost, rtGetCost, new(func(any, any, any) any)),
 	expr.Function(fnInCost, rtInCost, new(func(any, any, any) bool)),
 	// expr's repeat and replace, checked so that the text they would

@@ -240,7 +240,7 @@ func TestProgramsAreShared(t *testing.T) {
 // entry removed, and compiling the source again works.
 func TestProgramsGoWithTheirRules(t *testing.T) {
 	cond := `action == "OnlyInTestProgramsGoWithTheirRules"`
-	key := cacheKey{source: cond, kind: kindBool}
+	key := cacheKey{source: cond, kind: kindBool, limits: Limits{}.withDefaults()}
 	r := &Rule{ID: "R", Condition: cond}
 	if _, err := r.compiled(); err != nil {
 		t.Fatal(err)
@@ -386,7 +386,7 @@ func TestDirectMatchesVM(t *testing.T) {
 	}
 	direct := 0
 	for _, c := range conds {
-		p, e := compileExpr(c, kindBool, nil)
+		p, e := compileExpr(c, kindBool, nil, Limits{}.withDefaults())
 		if e != nil {
 			t.Fatalf("compile %s: %v", c, e.Msg)
 		}
@@ -430,7 +430,7 @@ func TestFoldedReadsMatchVM(t *testing.T) {
 		`user.Roles == nil`, `$env == nil`, `nil == nil`, `ratio != nil`,
 	}
 	for _, x := range exprs {
-		p, e := compileExpr(x, kindValue, nil)
+		p, e := compileExpr(x, kindValue, nil, Limits{}.withDefaults())
 		if e != nil {
 			t.Fatalf("compile %s: %v", x, e.Msg)
 		}
@@ -443,7 +443,7 @@ func TestFoldedReadsMatchVM(t *testing.T) {
 	}
 	// The actor's fields are read without building the actor.
 	for _, x := range []string{actor + `.type`, actor + `.name`} {
-		p, _ := compileExpr(x, kindValue, nil)
+		p, _ := compileExpr(x, kindValue, nil, Limits{}.withDefaults())
 		if p.direct == nil {
 			t.Fatalf("%s is not evaluated directly", x)
 		}
@@ -462,7 +462,7 @@ func TestDirectCallsAllocateNothing(t *testing.T) {
 		`count > 3`, `count <= 3`, `count >= 5`, `count < 9`, `action matches "^Rev"`,
 		`action in ["A", "RevokeUserSessions"]`, `"a" in tags`, `len(action) > 3`, `action == "x" || !(count > 1)`,
 	} {
-		p, e := compileExpr(x, kindBool, nil)
+		p, e := compileExpr(x, kindBool, nil, Limits{}.withDefaults())
 		if e != nil {
 			t.Fatalf("compile %s: %v", x, e.Msg)
 		}
@@ -646,7 +646,7 @@ func TestPlainPrograms(t *testing.T) {
 		`{"n": len(items)}`:     false,
 		`groupBy(items, .Key)`:  false,
 	} {
-		p, e := compileExpr(src, kindValue, nil)
+		p, e := compileExpr(src, kindValue, nil, Limits{}.withDefaults())
 		if e != nil {
 			t.Fatalf("compile %s: %v", src, e.Msg)
 		}

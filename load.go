@@ -22,6 +22,9 @@ type Loader struct {
 	// must not be shared by loads of different files. Nil means a new set
 	// for each load.
 	Functions *Functions
+	// Limits are those of the rules loaded (see WithLimits); the zero
+	// value means the defaults.
+	Limits Limits
 }
 
 // Load reads rule files and directories with a zero Loader. See
@@ -253,7 +256,7 @@ func (l *Loader) load(names []string, read func(string) ([]byte, error), errs []
 	if funcs == nil {
 		funcs = NewFunctions()
 	}
-	st := &loadState{funcs: funcs, defined: map[string]string{}, ruleIDs: map[string]string{}, globalIDs: map[string]string{}}
+	st := &loadState{funcs: funcs, limits: l.Limits.withDefaults(), defined: map[string]string{}, ruleIDs: map[string]string{}, globalIDs: map[string]string{}}
 	var files []*parsedFile
 	for _, name := range names {
 		data, err := read(name)

@@ -443,7 +443,7 @@ func compileRegexp(pattern string, b *evalBudget) (*cachedRegexp, error) {
 	// thousand instructions), spent before it is compiled.
 	weight := regexpWeight(pattern)
 	if b != nil {
-		if err := b.spend(len(pattern) + min(weight, MaxEvalCost+1)*compileSteps); err != nil {
+		if err := b.spend(len(pattern) + min(weight, b.limit.steps+1)*compileSteps); err != nil {
 			return nil, err
 		}
 	}
@@ -638,19 +638,37 @@ func rtList(args ...any) (any, error) {
 // MaxEvalCost).
 type evalBudget struct {
 	spent int
+	limit *evalLimit
+}
+
+// evalLimit is an expression's budget, compiled with it.
+type evalLimit struct {
+	steps int
+	err   error // the rule error over it
+}
+
+// defaultLimit is the budget at MaxEvalCost.
+var defaultLimit = &evalLimit{steps: MaxEvalCost, err: errOverBudget}
+
+// newEvalLimit returns the limit of steps.
+func newEvalLimit(steps int) *evalLimit {
+	if steps == MaxEvalCost {
+		return defaultLimit
+	}
+	return &evalLimit{steps: steps, err: fmt.Errorf("evaluation needs more than %d steps (detect.Limits.MaxEvalCost): %w", steps, errOverBudget)}
 }
 
 // rtBudget makes the budget of an evaluation, which an expression that
-// spends one declares first.
-func rtBudget(...any) (any, error) { return new(evalBudget), nil }
+// spends one declares first, with its limit.
+func rtBudget(args ...any) (any, error) { return &evalBudget{limit: args[0].(*evalLimit)}, nil }
 
 // errOverBudget is the rule error of an evaluation over its budget.
 var errOverBudget = fmt.Errorf("evaluation needs more than %d steps (detect.MaxEvalCost)", MaxEvalCost)
 
 func (b *evalBudget) spend(steps int) error {
 	b.spent += steps
-	if b.spent > MaxEvalCost {
-		return errOverBudget
+	if b.spent > b.limit.steps {
+		return b.limit.err
 	}
 	return nil
 }
@@ -911,7 +929,7 @@ func rtUniq(args ...any) (any, error) {
 // is over the budget.
 func rtDeep(args ...any) (any, error) {
 	b := args[1].(*evalBudget)
-	left := MaxEvalCost - b.spent
+	left := b.limit.steps - b.spent
 	if err := b.spend(deepSteps(args[0], left+1)); err != nil {
 		return nil, err
 	}
