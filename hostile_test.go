@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -147,4 +148,64 @@ func TestUniq(t *testing.T) {
 	}
 	_, err := (&Rule{ID: "R.Uniq", Condition: `len(uniq(l)) > 0`}).Evaluate(map[string]any{"l": objs})
 	checkOverBudget(t, "Evaluate(uniq of 2,000 objects)", err, "R.Uniq", "condition")
+}
+
+// TestMalformedAlerts checks that, with MalformedAlerts, the lines of an
+// input that a limit kept from the rules (too long, nested too deep, not
+// JSON) make one AlertMalformed alert per scanned input, with their count,
+// line numbers and reasons, while the matching events around them alert
+// as before; and that without it no such alert is sent.
+func TestMalformedAlerts(t *testing.T) {
+	match := `{"action": "RevokeUserSessions", "status": "SUCCESS", "id": "x"}`
+	deep := `{"action": "RevokeUserSessions", "a": ` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}`
+	long := `{"action": "RevokeUserSessions", "pad": "` + strings.Repeat("x", 2100) + `"}`
+	input := strings.Join([]string{match, deep, long, "not json", match}, "\n") + "\n"
+	for _, on := range []bool{true, false} {
+		var alerts []*Alert
+		eng, err := NewEngine([]*Rule{{ID: "R.Revoke", Condition: `action == "RevokeUserSessions"`, DedupPeriod: time.Hour}},
+			WithSink(AlertSinkFunc(func(a *Alert) error { alerts = append(alerts, a); return nil })),
+			WithClock(func() time.Time { return time.Unix(1700000000, 0) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := &Scanner{Engine: eng, MaxLineBytes: 2000, MalformedAlerts: on}
+		if err := sc.Scan(context.Background(), strings.NewReader(input), "in.jsonl"); err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		var bad, rule []*Alert
+		for _, a := range alerts {
+			if a.Type == AlertMalformed {
+				bad = append(bad, a)
+			} else {
+				rule = append(rule, a)
+			}
+		}
+		if len(rule) != 1 || rule[0].EventCount != 2 {
+			t.Errorf("MalformedAlerts %v: rule alerts %+v; want one of 2 events", on, rule)
+		}
+		if !on {
+			if len(bad) != 0 {
+				t.Errorf("MalformedAlerts off: %d AlertMalformed alerts; want none", len(bad))
+			}
+			continue
+		}
+		if len(bad) != 1 {
+			t.Fatalf("AlertMalformed alerts %+v; want 1", bad)
+		}
+		a := bad[0]
+		lines, _ := a.Outputs.Get("lines")
+		reasons, _ := a.Outputs.Get("reasons")
+		wantReasons := map[string]int{"nested too deep": 1, "line too long": 1, "not a JSON object": 1}
+		if a.RuleID != MalformedRuleID || a.EventCount != 3 || a.Dedup != "in.jsonl" ||
+			fmt.Sprint(lines) != "[2 3 4]" || fmt.Sprint(reasons) != fmt.Sprint(wantReasons) ||
+			!strings.Contains(a.Title, "3 malformed lines in in.jsonl") {
+			t.Errorf("AlertMalformed = %+v (lines %v, reasons %v); want 3 lines, 2 3 4, of in.jsonl, reasons %v", a, lines, reasons, wantReasons)
+		}
+		if out, err := json.Marshal(a); err != nil || !strings.Contains(string(out), `"MALFORMED_EVENTS"`) {
+			t.Errorf("json.Marshal(AlertMalformed) = %s, %v", out, err)
+		}
+	}
 }
