@@ -22,7 +22,7 @@ func ExampleEngine() {
 		DedupPeriod: 10 * time.Minute,
 	}
 	sink := detect.AlertSinkFunc(func(a *detect.Alert) error {
-		fmt.Printf("%s %s: %q, %d events from %s to %s\n", a.Severity, a.RuleID, a.Title, a.EventCount,
+		fmt.Printf("%s %s %s: %q, %d events from %s to %s\n", a.Step, a.Severity, a.RuleID, a.Title, a.EventCount,
 			a.CreationTime.Format(time.TimeOnly), a.UpdateTime.Format(time.TimeOnly))
 		return nil
 	})
@@ -48,7 +48,8 @@ func ExampleEngine() {
 	s := eng.Stats()
 	fmt.Printf("%d events, %d matches, %d alerts\n", s.Events, s.Matches, s.Alerts)
 	// Output:
-	// HIGH Okta.Failed.Logins: "Failed logins for ann", 3 events from 10:00:00 to 10:09:00
+	// created HIGH Okta.Failed.Logins: "Failed logins for ann", 3 events from 10:00:00 to 10:09:00
+	// final HIGH Okta.Failed.Logins: "Failed logins for ann", 3 events from 10:00:00 to 10:09:00
 	// 5 events, 4 matches, 1 alerts
 }
 
@@ -65,7 +66,8 @@ func ExampleEngine_ruleError() {
 	eng.Process([]byte(`{"timestamp":"2024-07-31T10:01:00Z","bytes":"many"}`))
 	eng.Flush()
 	// Output:
-	// {"alertId":"6f3f5b2ea75a0aa7cb343b17e40dbf98","type":"RULE_ERROR","ruleId":"Big.Upload","title":"Error in Big.Upload: condition `int(bytes) > 1000000` failed: invalid operation: int(lots)","severity":"INFO","dedup":"condition: invalid operation: int(…) (1:1)","eventCount":2,"creationTime":"2024-07-31T10:00:00Z","updateTime":"2024-07-31T10:01:00Z","logTypes":[],"outputs":{},"description":"","runbook":"","reference":"","reports":{},"tags":[]}
+	// {"alertId":"6f3f5b2ea75a0aa7cb343b17e40dbf98","step":"created","type":"RULE_ERROR","ruleId":"Big.Upload","title":"Error in Big.Upload: condition `int(bytes) > 1000000` failed: invalid operation: int(lots)","severity":"INFO","dedup":"condition: invalid operation: int(…) (1:1)","eventCount":1,"creationTime":"2024-07-31T10:00:00Z","updateTime":"2024-07-31T10:00:00Z","logTypes":[],"outputs":{},"description":"","runbook":"","reference":"","reports":{},"tags":[]}
+	// {"alertId":"6f3f5b2ea75a0aa7cb343b17e40dbf98","step":"final","type":"RULE_ERROR","ruleId":"Big.Upload","title":"Error in Big.Upload: condition `int(bytes) > 1000000` failed: invalid operation: int(lots)","severity":"INFO","dedup":"condition: invalid operation: int(…) (1:1)","eventCount":2,"creationTime":"2024-07-31T10:00:00Z","updateTime":"2024-07-31T10:01:00Z","logTypes":[],"outputs":{},"description":"","runbook":"","reference":"","reports":{},"tags":[]}
 }
 
 // NewEngine reports invalid options and rules instead of panicking.
