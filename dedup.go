@@ -523,7 +523,7 @@ func unixNano(t time.Time) int64 {
 // groupQueue orders groups by window end, then by creation.
 type groupQueue []*group
 
-func (q groupQueue) Len() int { return len(q) }
+func (q groupQueue) Len() int           { return len(q) }
 func (q groupQueue) Less(i, j int) bool { return before(q[i], q[j]) }
 
 // before orders groups by window end, then by creation.
