@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -560,7 +561,10 @@ func (q *groupQueue) Pop() any {
 type LockedDedup struct {
 	mu    sync.Mutex
 	table *DedupTable
-	next  sync.Map // clock to *atomic.Int64: table.nextEnd(clock), or lower
+	// next maps each clock to table.nextEnd(clock), or lower; the map is
+	// replaced, under mu, to add a clock, so that it is read without a
+	// lock.
+	next atomic.Pointer[map[string]*atomic.Int64]
 }
 
 var _ Deduper = (*LockedDedup)(nil)
@@ -580,7 +584,9 @@ func NewLockedDedupBytes(maxGroups int, maxBytes int64) (*LockedDedup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &LockedDedup{table: t}, nil
+	l := &LockedDedup{table: t}
+	l.next.Store(&map[string]*atomic.Int64{})
+	return l, nil
 }
 
 // ErrInvalidHit is returned by LockedDedup.Observe for a Hit without a
@@ -602,28 +608,34 @@ func (l *LockedDedup) Observe(h Hit, t time.Time) ([]*Alert, error) {
 	return out, nil
 }
 
-// hint returns the next end of clock's windows as last stored.
+// hint returns the next end of clock's windows as last stored, adding the
+// clock if need be; l.mu must be held.
 func (l *LockedDedup) hint(clock string) *atomic.Int64 {
-	if v, ok := l.next.Load(clock); ok {
-		return v.(*atomic.Int64)
+	m := *l.next.Load()
+	if v := m[clock]; v != nil {
+		return v
 	}
-	v, _ := l.next.LoadOrStore(clock, new(atomic.Int64))
-	return v.(*atomic.Int64)
+	v := new(atomic.Int64)
+	next := make(map[string]*atomic.Int64, len(m)+1)
+	maps.Copy(next, m)
+	next[clock] = v
+	l.next.Store(&next)
+	return v
 }
 
 // Advance closes every window of clock that ends at or before t.
 func (l *LockedDedup) Advance(clock string, t time.Time) ([]*Alert, error) {
-	v, ok := l.next.Load(clock)
-	if !ok {
+	v := (*l.next.Load())[clock]
+	if v == nil {
 		return nil, nil // no window of clock was ever opened
 	}
-	if unixNano(t) < v.(*atomic.Int64).Load() {
+	if unixNano(t) < v.Load() {
 		return nil, nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := l.table.Advance(clock, t)
-	v.(*atomic.Int64).Store(l.table.nextEnd(clock))
+	v.Store(l.table.nextEnd(clock))
 	return out, nil
 }
 
@@ -632,10 +644,9 @@ func (l *LockedDedup) Flush() ([]*Alert, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := l.table.Flush()
-	l.next.Range(func(_, v any) bool {
-		v.(*atomic.Int64).Store(math.MaxInt64)
-		return true
-	})
+	for _, v := range *l.next.Load() {
+		v.Store(math.MaxInt64)
+	}
 	return out, nil
 }
 

@@ -65,6 +65,11 @@ type Engine struct {
 	backoff    time.Duration
 
 	clocks sync.Map // clock name to *streamClock
+	// types holds, for the log types that rules list or that have time
+	// fields, their clock and time fields, found without boxing the name;
+	// untypedClock is the clock of events without log type or input.
+	types        map[string]*logTypeState
+	untypedClock *streamClock
 
 	// headFields are the top-level fields Process reads before routing:
 	// the log type, the time fields and the fields the indexes look up.
@@ -273,6 +278,23 @@ func NewEngine(rules []*Rule, opts ...EngineOption) (*Engine, error) {
 	if err := e.addRules(rules); err != nil {
 		return nil, err
 	}
+	e.types = map[string]*logTypeState{}
+	addType := func(lt string) {
+		if e.types[lt] == nil {
+			c := newStreamClock()
+			e.clocks.Store(lt, c)
+			e.types[lt] = &logTypeState{clock: c, fields: e.timeFields}
+		}
+	}
+	for lt := range e.byType {
+		addType(lt)
+	}
+	for lt, f := range e.typeFields {
+		addType(lt)
+		e.types[lt].fields = f
+	}
+	e.untypedClock = newStreamClock()
+	e.clocks.Store("", e.untypedClock)
 	return e, nil
 }
 
@@ -465,19 +487,20 @@ func (e *Engine) ProcessEvent(ev *Event, logType string) error {
 // when a rule's prefilter lets the event through, or, for a set of rules
 // with an index, before looking the event's values up in it.
 func (e *Engine) process(ctx context.Context, ev *Event, logType string, raw []byte, input string) error {
-	tf := e.timeFields
-	if f, ok := e.typeFields[logType]; ok {
-		tf = f
+	tf, clockName, clk := e.timeFields, logType, e.untypedClock
+	switch st := e.types[logType]; {
+	case st != nil:
+		tf, clk = st.fields, st.clock
+	case logType != "":
+		clk = e.streamClock(logType)
+	case input != "":
+		clockName = "input:" + input
+		clk = e.streamClock(clockName)
 	}
 	t, ok := eventTime(ev, tf)
 	if !ok {
 		t = e.clock()
 	}
-	clockName := logType
-	if clockName == "" && input != "" {
-		clockName = "input:" + input
-	}
-	clk := e.streamClock(clockName)
 	ts, moved, now := clk.observe(unixNano(t), !ok, e.clockBound)
 	t = time.Unix(0, ts)
 	e.events.Add(1)
@@ -583,6 +606,12 @@ func (e *Engine) process(ctx context.Context, ev *Event, logType string, raw []b
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// logTypeState is what the engine keeps per log type.
+type logTypeState struct {
+	clock  *streamClock
+	fields [][]string // time fields
 }
 
 // streamClock returns the clock called name, new if need be.
