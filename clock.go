@@ -82,6 +82,11 @@ func (c *streamClock) observe(ts int64, fallback bool, bound int64) (at int64, m
 	if c.n < clockSamples {
 		c.n++
 	}
+	// A time not after the clock's cannot raise the median above it: the
+	// median had to be at most the clock's before.
+	if c.n > 3 && ts <= c.now {
+		return ts, false, c.now
+	}
 	if c.n >= 3 {
 		m := median(c.ring[:c.n])
 		if m > c.now {

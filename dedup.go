@@ -152,6 +152,7 @@ type group struct {
 	count     int
 	threshold int
 	bytes     int64
+	id        string // the alert ID of the window, once computed
 	logTypes  []string
 	seq       uint64 // creation order, to close equal windows in order
 	index     int    // in the queue
@@ -235,15 +236,20 @@ func valueBytes(v any) int64 {
 // Observe counts h at time t and returns the alert states that this
 // produced (see DedupTable). h.Match and h.Match.Rule must not be nil.
 func (d *DedupTable) Observe(h Hit, t time.Time) []*Alert {
+	return d.observe(h, t, nil)
+}
+
+// observe is Observe, appending to out.
+func (d *DedupTable) observe(h Hit, t time.Time, out []*Alert) []*Alert {
 	ts := unixNano(t)
 	m := h.Match
 	k := groupKey{typ: h.Type, rule: m.Rule.ID, dedup: m.Dedup}
-	var out []*Alert
 	g := d.groups[k]
+	var spare *group // a closed group, reused for the new window
 	if g != nil && ts >= g.end {
 		d.dequeue(g)
 		out = d.close(g, out)
-		g = nil
+		spare, g = g, nil
 	}
 	if g == nil {
 		bytes := GroupBytes(m)
@@ -255,7 +261,11 @@ func (d *DedupTable) Observe(h Hit, t time.Time) []*Alert {
 			rg = &ruleGroups{}
 			d.rules[k.rule] = rg
 		}
-		g = &group{key: k, threshold: threshold(h.Type, m.Rule), seq: d.seq, rule: rg, clock: h.Clock, bytes: bytes}
+		if spare == nil {
+			spare = new(group)
+		}
+		g = spare
+		*g = group{key: k, threshold: threshold(h.Type, m.Rule), seq: d.seq, rule: rg, clock: h.Clock, bytes: bytes}
 		d.seq++
 		g.reset(m, ts)
 		d.groups[k] = g
@@ -294,12 +304,16 @@ func (d *DedupTable) Observe(h Hit, t time.Time) []*Alert {
 // returns the final states of the alerts among them, in the order their
 // windows end.
 func (d *DedupTable) Advance(clock string, t time.Time) []*Alert {
+	return d.advance(clock, t, nil)
+}
+
+// advance is Advance, appending to out.
+func (d *DedupTable) advance(clock string, t time.Time, out []*Alert) []*Alert {
 	q := d.queues[clock]
 	if q == nil {
-		return nil
+		return out
 	}
 	ts := unixNano(t)
-	var out []*Alert
 	for len(*q) > 0 && (*q)[0].end <= ts {
 		g := heap.Pop(q).(*group)
 		g.queue = nil
@@ -424,15 +438,24 @@ func (d *DedupTable) evict(out []*Alert) []*Alert {
 
 func (d *DedupTable) alert(g *group, step AlertStep) *Alert {
 	m, r := g.match, g.match.Rule
-	logTypes := g.logTypes
-	if len(logTypes) == 0 {
+	// The alert's log types must not change as the group's grow: one is
+	// shared with the group, up to its length; more are copied and
+	// sorted.
+	var logTypes []string
+	switch n := len(g.logTypes); n {
+	case 0:
 		logTypes = r.LogTypes
-	} else {
-		logTypes = slices.Clone(logTypes)
+	case 1:
+		logTypes = g.logTypes[:1:1]
+	default:
+		logTypes = slices.Clone(g.logTypes)
 		sort.Strings(logTypes)
 	}
+	if g.id == "" {
+		g.id = AlertID(g.key.typ, g.key.rule, g.key.dedup, time.Unix(0, g.start))
+	}
 	return &Alert{
-		ID:           AlertID(g.key.typ, g.key.rule, g.key.dedup, time.Unix(0, g.start)),
+		ID:           g.id,
 		Step:         step,
 		Type:         g.key.typ,
 		Rule:         r,
@@ -483,7 +506,7 @@ func (g *group) reset(m *Match, ts int64) {
 	if period <= 0 {
 		period = DefaultDedupPeriod
 	}
-	g.match, g.start, g.last, g.count, g.logTypes = m, ts, ts, 0, nil
+	g.match, g.start, g.last, g.count, g.logTypes, g.id = m, ts, ts, 0, nil, ""
 	g.end = ts + int64(period)
 	if g.end < ts { // overflow: the window never ends
 		g.end = math.MaxInt64
@@ -595,15 +618,20 @@ var ErrInvalidHit = errors.New("detect: invalid hit")
 
 // Observe counts h at time t (see DedupTable.Observe).
 func (l *LockedDedup) Observe(h Hit, t time.Time) ([]*Alert, error) {
+	return l.observe(h, t, nil)
+}
+
+// observe is Observe, appending to out.
+func (l *LockedDedup) observe(h Hit, t time.Time, out []*Alert) ([]*Alert, error) {
 	if h.Match == nil || h.Match.Rule == nil {
-		return nil, fmt.Errorf("%w: no match or no rule", ErrInvalidHit)
+		return out, fmt.Errorf("%w: no match or no rule", ErrInvalidHit)
 	}
 	if h.Type != AlertRule && h.Type != AlertRuleError {
-		return nil, fmt.Errorf("%w: type %q", ErrInvalidHit, h.Type)
+		return out, fmt.Errorf("%w: type %q", ErrInvalidHit, h.Type)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := l.table.Observe(h, t)
+	out = l.table.observe(h, t, out)
 	l.hint(h.Clock).Store(l.table.nextEnd(h.Clock))
 	return out, nil
 }
@@ -625,18 +653,23 @@ func (l *LockedDedup) hint(clock string) *atomic.Int64 {
 
 // Advance closes every window of clock that ends at or before t.
 func (l *LockedDedup) Advance(clock string, t time.Time) ([]*Alert, error) {
+	return l.advance(clock, t, nil), nil
+}
+
+// advance is Advance, appending to out.
+func (l *LockedDedup) advance(clock string, t time.Time, out []*Alert) []*Alert {
 	v := (*l.next.Load())[clock]
 	if v == nil {
-		return nil, nil // no window of clock was ever opened
+		return out // no window of clock was ever opened
 	}
 	if unixNano(t) < v.Load() {
-		return nil, nil
+		return out
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := l.table.Advance(clock, t)
+	out = l.table.advance(clock, t, out)
 	v.Store(l.table.nextEnd(clock))
-	return out, nil
+	return out
 }
 
 // Flush closes every window.

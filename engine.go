@@ -54,6 +54,7 @@ type Engine struct {
 	untyped *ruleSet            // enabled rules without LogTypes
 
 	dedup      Deduper
+	locked     *LockedDedup // dedup, when it is the in-memory one
 	sink       AlertSink
 	sinkMu     sync.Mutex
 	timeFields [][]string            // for log types without their own
@@ -234,7 +235,7 @@ func NewEngine(rules []*Rule, opts ...EngineOption) (*Engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.dedup = d
+		e.dedup, e.locked = d, d
 	}
 	if c.clockBoundSet {
 		if c.clockBound <= 0 {
@@ -536,7 +537,10 @@ func (e *Engine) process(ctx context.Context, ev *Event, logType string, raw []b
 		candidates = set.candidates(ev.fields)
 	}
 	var (
-		out  []*Alert
+		// The alerts of one event go to the sink before process
+		// returns, so they are gathered in an array on the stack.
+		buf  [4]*Alert
+		out  = buf[:0]
 		errs []error
 		// escaped tells whether filterBytes holds a backslash: 0 not
 		// known yet, 1 no, 2 yes.
@@ -589,17 +593,26 @@ func (e *Engine) process(ctx context.Context, ev *Event, logType string, raw []b
 			}
 			continue
 		}
-		alerts, err := e.dedup.Observe(h, t)
-		out = append(out, alerts...)
+		if e.locked != nil {
+			out, err = e.locked.observe(h, t, out)
+		} else {
+			var alerts []*Alert
+			alerts, err = e.dedup.Observe(h, t)
+			out = append(out, alerts...)
+		}
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if moved {
-		alerts, err := e.dedup.Advance(clockName, time.Unix(0, now))
-		out = append(out, alerts...)
-		if err != nil {
-			errs = append(errs, err)
+		if e.locked != nil {
+			out = e.locked.advance(clockName, time.Unix(0, now), out)
+		} else {
+			alerts, err := e.dedup.Advance(clockName, time.Unix(0, now))
+			out = append(out, alerts...)
+			if err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if err := e.emit(ctx, out); err != nil {
@@ -677,6 +690,12 @@ func (e *Engine) FlushContext(ctx context.Context) error {
 	return errors.Join(err, e.emit(ctx, alerts))
 }
 
+// isTemporary reports whether err wraps a *TemporaryError.
+func isTemporary(err error) bool {
+	var te *TemporaryError
+	return errors.As(err, &te)
+}
+
 // SinkError is the error of an alert state that the sink did not take.
 type SinkError struct {
 	Alert *Alert
@@ -726,8 +745,7 @@ func (e *Engine) send(ctx context.Context, a *Alert) error {
 	pause := e.backoff
 	for i := 0; ; i++ {
 		err := e.sink.Send(a)
-		var te *TemporaryError
-		if err == nil || i >= e.retries || !errors.As(err, &te) {
+		if err == nil || i >= e.retries || !isTemporary(err) {
 			return err
 		}
 		e.retried.Add(1)
