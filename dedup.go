@@ -19,8 +19,8 @@ const DefaultMaxGroups = 100_000
 
 // DefaultMaxDedupBytes is the memory, as GroupBytes estimates it, that the
 // live dedup groups of an Engine may hold unless told otherwise (see
-// WithMaxDedupBytes): 128 MiB.
-const DefaultMaxDedupBytes = 128 << 20
+// WithMaxDedupBytes): 192 MiB, about 100,000 groups of the Wiz rule.
+const DefaultMaxDedupBytes = 192 << 20
 
 // maxAlertLogTypes bounds the log types an alert remembers; a rule without
 // LogTypes sees whatever types its events claim.
@@ -198,7 +198,7 @@ func NewDedupTableBytes(maxGroups int, maxBytes int64) (*DedupTable, error) {
 // groupOverhead is what a group costs besides its match's texts and
 // outputs: the group itself, its map entry and key, its queue slot, the
 // Match and the Alert fields it keeps.
-const groupOverhead = 512
+const groupOverhead = 1000
 
 // GroupBytes estimates the memory a dedup group keeps for m, its first
 // match: a fixed overhead, the texts of the match (title, dedup string,
