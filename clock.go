@@ -58,53 +58,52 @@ type streamClock struct {
 	mu   sync.Mutex
 	now  int64 // Unix nanoseconds; math.MinInt64 until set
 	ring [clockSamples]int64
-	n    int // samples in ring
-	pos  int // where the next sample goes
+	// counted marks the samples already counted as distrusted.
+	counted [clockSamples]bool
+	n       int // samples in ring
+	pos     int // where the next sample goes
 
 	events, fallback, distrusted uint64
 }
 
 func newStreamClock() *streamClock { return &streamClock{now: math.MinInt64} }
 
-// observe counts an event of time ts (fallback: from the processing clock)
-// and returns the time to window it at, whether the clock moved, and the
-// clock's time. A time more than bound ahead of the clock is distrusted:
-// counted, and windowed at the clock's time.
-func (c *streamClock) observe(ts int64, fallback bool, bound int64) (at int64, moved bool, now int64) {
+// observe counts an event of time ts (fallback: from the processing
+// clock) and returns the time to window it at, whether the clock moved,
+// and the clock's time. A time more than bound ahead of the clock is
+// windowed at its own time, unless it is also more than bound ahead of
+// the processing clock (procNow, read only then): a time from the future
+// is windowed at the clock's time. A time more than bound ahead of the
+// clock, and of a later time of its stream, was an outlier that its
+// stream went back on: it is counted as distrusted, once.
+func (c *streamClock) observe(ts int64, fallback bool, bound int64, procNow func() int64) (at int64, moved bool, now int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.events++
 	if fallback {
 		c.fallback++
 	}
-	c.ring[c.pos] = ts
+	for i, s := range c.ring[:c.n] {
+		if !c.counted[i] && ahead(s, ts, bound) && (c.now == math.MinInt64 || ahead(s, c.now, bound)) {
+			c.counted[i] = true
+			c.distrusted++
+		}
+	}
+	full := c.n == clockSamples
+	c.ring[c.pos], c.counted[c.pos] = ts, false
 	c.pos = (c.pos + 1) % clockSamples
-	if c.n < clockSamples {
+	if !full {
 		c.n++
 	}
 	// A time not after the clock's cannot raise the median above it: the
 	// median had to be at most the clock's before.
-	if c.n > 3 && ts <= c.now {
-		return ts, false, c.now
-	}
-	if c.n >= 3 {
-		m := median(c.ring[:c.n])
-		if m > c.now {
+	if c.n >= 3 && (c.n == 3 || ts > c.now) {
+		if m := median(c.ring[:c.n]); m > c.now {
 			c.now, moved = m, true
-		}
-		if c.n == 3 {
-			// The clock has just been set: the first two times were
-			// taken on trust, and count if they were far ahead.
-			for _, s := range c.ring[:2] {
-				if ahead(s, c.now, bound) {
-					c.distrusted++
-				}
-			}
 		}
 	}
 	at = ts
-	if c.now != math.MinInt64 && ahead(ts, c.now, bound) {
-		c.distrusted++
+	if c.now != math.MinInt64 && ahead(ts, c.now, bound) && ahead(ts, procNow(), bound) {
 		at = c.now
 	}
 	return at, moved, c.now
@@ -156,8 +155,8 @@ type ClockStats struct {
 	// Events are the events the clock timed; Fallback of them had no
 	// usable time and were timed by the processing clock (WithClock).
 	Events, Fallback uint64
-	// Distrusted are the event times more than the bound
-	// (WithClockBound) ahead of the clock, which were windowed at the
-	// clock's time instead and did not move it on their own.
+	// Distrusted are the event times that were outliers: more than the
+	// bound (WithClockBound) ahead of the clock and of a later event time
+	// of the stream (which went back). They did not move the clock.
 	Distrusted uint64
 }

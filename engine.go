@@ -502,7 +502,7 @@ func (e *Engine) process(ctx context.Context, ev *Event, logType string, raw []b
 	if !ok {
 		t = e.clock()
 	}
-	ts, moved, now := clk.observe(unixNano(t), !ok, e.clockBound)
+	ts, moved, now := clk.observe(unixNano(t), !ok, e.clockBound, e.procNow)
 	t = time.Unix(0, ts)
 	e.events.Add(1)
 	set := e.rulesFor(logType)
@@ -620,6 +620,9 @@ func (e *Engine) process(ctx context.Context, ev *Event, logType string, raw []b
 	}
 	return errors.Join(errs...)
 }
+
+// procNow reads the processing clock.
+func (e *Engine) procNow() int64 { return unixNano(e.clock()) }
 
 // logTypeState is what the engine keeps per log type.
 type logTypeState struct {
