@@ -151,11 +151,13 @@ func WithLogTypeTimeFields(logType string, fields ...string) EngineOption {
 }
 
 // WithClockBound sets how far ahead of its clock an event time may be and
-// still be trusted (default DefaultClockBound). A time further ahead is
-// counted as distrusted (ClockStats.Distrusted) and the event is windowed
-// at the clock's time; the clock itself only moves to the median of its
-// last five event times, so a genuine jump moves it with the third event
-// at the new time.
+// still be trusted (default DefaultClockBound). The clock itself only
+// moves to the median of its last five event times, so no time moves it
+// alone and a genuine jump moves it with the third event at the new time.
+// A time further ahead than the bound of both its clock and the
+// processing clock (from the future) is windowed at the clock's time; one
+// further ahead of its clock and of a later time of its stream is counted
+// as distrusted (ClockStats.Distrusted).
 func WithClockBound(d time.Duration) EngineOption {
 	return func(c *engineConfig) { c.clockBound, c.clockBoundSet = d, true }
 }
@@ -465,8 +467,8 @@ func (e *Engine) ProcessMap(fields map[string]any) error {
 // time fields that holds one, else the processing clock's; its log type's
 // clock (the clock of events without a log type) observes it, and may
 // move on. Each match, and each rule error (*EvalError), is counted by the
-// deduper at that time (at the clock's time if the event's is distrusted,
-// see WithClockBound); the alerts this created, and the final states of
+// deduper at that time (at the clock's time if the event's is from the
+// future, see WithClockBound); the alerts this created, and the final states of
 // those whose windows this closed, go to the sink before it returns.
 //
 // A rule that fails on the event does not stop the others; its failure
@@ -778,8 +780,8 @@ type EngineStats struct {
 	// not, after its retries; Retried the retries.
 	Delivered, Failed, Retried uint64
 	// Fallback are the events without a usable time, timed by the
-	// processing clock; Distrusted the event times too far ahead of their
-	// clock to be trusted (see WithClockBound). Clocks gives them per
+	// processing clock; Distrusted the event times that were outliers of
+	// their stream (see WithClockBound). Clocks gives them per
 	// clock: a log type, "input:NAME" for an input's events without a log
 	// type, or "" for other events without one.
 	Fallback, Distrusted uint64

@@ -34,8 +34,9 @@ Windows are measured on event time: p_event_time, then the log type's own
 time field (AWS.CloudTrail eventTime, Okta.SystemLog published, ...), then
 timestamp; a time without a zone is UTC; events without one are timed by
 the processing clock, and counted. Each log type (each input, for events
-without one) has its own clock, which an event time more than an hour
-ahead of it does not move: such times are counted as distrusted.
+without one) has its own clock, the median of its last five event times,
+which no single time moves: a time more than an hour ahead of the clock
+and of a later time of its stream is counted as distrusted.
 
 A line that is not a JSON object (invalid JSON, an array, a scalar, null), or
 that is longer than 16 MiB, is malformed: it is reported on standard error
