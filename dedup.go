@@ -135,6 +135,9 @@ type DedupTable struct {
 	rules     map[string]*ruleGroups
 	seq       uint64
 	total     DedupCounts
+	// finalOnly leaves the created states out, for an engine in replay
+	// mode.
+	finalOnly bool
 }
 
 type groupKey struct {
@@ -295,7 +298,9 @@ func (d *DedupTable) observe(h Hit, t time.Time, out []*Alert) []*Alert {
 	if g.count == g.threshold {
 		c.Alerts++
 		d.total.Alerts++
-		out = append(out, d.alert(g, StepCreated))
+		if !d.finalOnly {
+			out = append(out, d.alert(g, StepCreated))
+		}
 	}
 	return out
 }

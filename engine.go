@@ -238,6 +238,7 @@ func NewEngine(rules []*Rule, opts ...EngineOption) (*Engine, error) {
 			return nil, err
 		}
 		e.dedup, e.locked = d, d
+		d.table.finalOnly = c.replay
 	}
 	if c.clockBoundSet {
 		if c.clockBound <= 0 {
@@ -726,11 +727,11 @@ func (e *Engine) emit(ctx context.Context, alerts []*Alert) error {
 	defer e.sinkMu.Unlock()
 	var first error
 	for _, a := range alerts {
-		if a.Step == StepCreated {
+		if a.Step == StepCreated || e.replay && a.Step == StepFinal {
 			e.alerts.Add(1)
-			if e.replay {
-				continue
-			}
+		}
+		if e.replay && a.Step == StepCreated {
+			continue // from a Deduper that does not know the mode
 		}
 		if err := e.send(ctx, a); err != nil {
 			e.failed.Add(1)
@@ -774,7 +775,8 @@ type EngineStats struct {
 	RuleErrors uint64 // rule evaluations that failed (*EvalError)
 	// Alerts are the alerts created, RULE_ERROR ones included: each
 	// has a created state (delivered unless in replay mode) and a final
-	// one.
+	// one. In replay mode they are counted as their final states are
+	// delivered.
 	Alerts uint64
 	// Delivered are the alert states the sink took; Failed those it did
 	// not, after its retries; Retried the retries.
