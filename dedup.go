@@ -138,6 +138,9 @@ type DedupTable struct {
 	// finalOnly leaves the created states out, for an engine in replay
 	// mode.
 	finalOnly bool
+	// pushed is set when observe adds a group to a queue, so that
+	// LockedDedup updates its hint only then.
+	pushed bool
 }
 
 type groupKey struct {
@@ -279,6 +282,7 @@ func (d *DedupTable) observe(h Hit, t time.Time, out []*Alert) []*Alert {
 		}
 		g.queue = q
 		heap.Push(q, g)
+		d.pushed = true
 		rg.link(g)
 		rg.counts.Groups++
 		rg.counts.Bytes += bytes
@@ -290,11 +294,9 @@ func (d *DedupTable) observe(h Hit, t time.Time, out []*Alert) []*Alert {
 		g.last = ts
 	}
 	g.addLogType(h.LogType)
+	// Hits and OpenHits are added up by Stats, off this path.
 	c := &g.rule.counts
 	c.Hits++
-	c.OpenHits++
-	d.total.Hits++
-	d.total.OpenHits++
 	if g.count == g.threshold {
 		c.Alerts++
 		d.total.Alerts++
@@ -347,11 +349,20 @@ func (d *DedupTable) Flush() []*Alert {
 	return out
 }
 
-// Stats returns the table's counters.
+// Stats returns the table's counters. It takes time in proportion to the
+// live groups.
 func (d *DedupTable) Stats() DedupStats {
 	s := DedupStats{DedupCounts: d.total, Rules: make(map[string]DedupCounts, len(d.rules))}
+	open := make(map[*ruleGroups]uint64, len(d.rules))
+	for _, g := range d.groups {
+		open[g.rule] += uint64(g.count)
+	}
 	for id, rg := range d.rules {
-		s.Rules[id] = rg.counts
+		c := rg.counts
+		c.OpenHits = open[rg]
+		s.Rules[id] = c
+		s.Hits += c.Hits
+		s.OpenHits += c.OpenHits
 	}
 	return s
 }
@@ -404,10 +415,8 @@ func (d *DedupTable) drop(g *group) {
 	rg.unlink(g)
 	rg.counts.Groups--
 	rg.counts.Bytes -= g.bytes
-	rg.counts.OpenHits -= uint64(g.count)
 	d.total.Groups--
 	d.total.Bytes -= g.bytes
-	d.total.OpenHits -= uint64(g.count)
 }
 
 // evict removes the oldest group of the rule whose groups hold the most
@@ -637,7 +646,12 @@ func (l *LockedDedup) observe(h Hit, t time.Time, out []*Alert) ([]*Alert, error
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out = l.table.observe(h, t, out)
-	l.hint(h.Clock).Store(l.table.nextEnd(h.Clock))
+	if l.table.pushed {
+		// Only a new group lowers the next end of its clock; removals
+		// leave the hint lower than need be, which costs a lock once.
+		l.table.pushed = false
+		l.hint(h.Clock).Store(l.table.nextEnd(h.Clock))
+	}
 	return out, nil
 }
 
