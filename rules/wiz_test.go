@@ -389,9 +389,9 @@ func TestWizPassthroughTextsAsPanther(t *testing.T) {
 	}
 }
 
-// TestPantherWizTests runs the unit tests of Panther's own Wiz rule files
-// (their Log and ExpectedResult; the Python holds the rest) through the
-// built-in rules. It needs Panther's YAML in ../../shared/reference/wiz and
+// TestPantherWizTests checks the built-in rules against Panther's own Wiz
+// rule files: the same metadata, and the same result on the Log of each of
+// their unit tests (the Python holds the rest of what they check). It needs Panther's YAML in ../../shared/reference/wiz and
 // is skipped without it.
 func TestPantherWizTests(t *testing.T) {
 	dir := filepath.Join("..", "..", "shared", "reference", "wiz")
@@ -412,9 +412,19 @@ func TestPantherWizTests(t *testing.T) {
 			t.Fatal(err)
 		}
 		var doc struct {
-			AnalysisType string `yaml:"AnalysisType"`
-			RuleID       string `yaml:"RuleID"`
-			Tests        []struct {
+			AnalysisType       string              `yaml:"AnalysisType"`
+			RuleID             string              `yaml:"RuleID"`
+			DisplayName        string              `yaml:"DisplayName"`
+			Description        string              `yaml:"Description"`
+			Runbook            string              `yaml:"Runbook"`
+			Reference          string              `yaml:"Reference"`
+			Enabled            bool                `yaml:"Enabled"`
+			Severity           string              `yaml:"Severity"`
+			LogTypes           []string            `yaml:"LogTypes"`
+			Reports            map[string][]string `yaml:"Reports"`
+			DedupPeriodMinutes int                 `yaml:"DedupPeriodMinutes"`
+			Threshold          int                 `yaml:"Threshold"`
+			Tests              []struct {
 				Name           string         `yaml:"Name"`
 				ExpectedResult bool           `yaml:"ExpectedResult"`
 				Log            map[string]any `yaml:"Log"`
@@ -430,6 +440,26 @@ func TestPantherWizTests(t *testing.T) {
 		if !ok {
 			t.Errorf("%s: no built-in rule %s", f, doc.RuleID)
 			continue
+		}
+		// The metadata is Panther's.
+		for _, c := range []struct {
+			field     string
+			got, want any
+		}{
+			{"DisplayName", r.DisplayName, doc.DisplayName},
+			{"Description", r.Description, doc.Description},
+			{"Runbook", r.Runbook, doc.Runbook},
+			{"Reference", r.Reference, doc.Reference},
+			{"Disabled", r.Disabled, !doc.Enabled},
+			{"Severity", r.Severity.String(), strings.ToUpper(doc.Severity)},
+			{"LogTypes", r.LogTypes, doc.LogTypes},
+			{"Reports", r.Reports, doc.Reports},
+			{"DedupPeriod", r.DedupPeriod, time.Duration(doc.DedupPeriodMinutes) * time.Minute},
+			{"Threshold", r.Threshold, doc.Threshold},
+		} {
+			if !reflect.DeepEqual(c.got, c.want) {
+				t.Errorf("%s: %s = %#v; Panther's is %#v", doc.RuleID, c.field, c.got, c.want)
+			}
 		}
 		for _, tc := range doc.Tests {
 			n++
