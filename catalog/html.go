@@ -361,7 +361,7 @@ const pageTemplates = `
 {{range .Mitre}}<tr><td>{{if .TacticName}}{{.TacticName}} <span class="muted">{{.Tactic}}</span>{{else}}{{.Tactic}}{{end}}</td>
 <td>{{.Technique}} {{.TechniqueName}}{{if .Revoked}} <span class="flag">revoked</span>{{else if .Deprecated}} <span class="flag">deprecated</span>{{end}}</td></tr>
 {{end}}</tbody></table></div>{{else}}<p class="muted">None listed.</p>{{end}}
-{{if .Body}}<h2>Rule body</h2><pre><code>{{.Body}}</code></pre>{{end}}
+{{if .Body}}<h2>Rule body</h2><pre class="body" id="body"><code>{{.Body}}</code></pre>{{end}}
 <h2>Detection logic</h2>
 <h3>Condition</h3>
 <pre id="condition"><code>{{range .Condition}}{{.}}
