@@ -3,6 +3,7 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,9 +118,23 @@ func (r *Rule) Logic() (*Logic, error) {
 		} else {
 			l.Conditions = append(l.Conditions, c.String())
 		}
-		l.Indicators = append(l.Indicators, x.out...)
+		for _, in := range x.out {
+			l.Indicators = addIndicator(l.Indicators, in)
+		}
 	}
 	return l, nil
+}
+
+// addIndicator adds in to list unless it is there already; a repeat
+// that is required makes the one listed required.
+func addIndicator(list []Indicator, in Indicator) []Indicator {
+	for i := range list {
+		if sameIndicator(list[i], in) {
+			list[i].Required = list[i].Required || in.Required
+			return list
+		}
+	}
+	return append(list, in)
 }
 
 // OutputSource is where an output of a rule comes from: the event path it
@@ -339,11 +354,45 @@ func (x *indicatorWalker) disjunction(n *ast.BinaryNode, base *string, neg, req 
 		x.out = append(x.out, *merged)
 		return
 	}
+	// A predicate that every side needs is needed by the whole.
 	x.exact = false
+	var each [][]Indicator
 	for _, s := range sides {
-		x.walk(s, base, neg, false)
+		var w indicatorWalker
+		w.walk(s, base, neg, true)
+		each = append(each, w.out)
 	}
-	x.exact = false
+	for i, list := range each {
+		for _, in := range list {
+			in.Required = in.Required && req && inEvery(in, each)
+			if i > 0 && in.Required {
+				continue // listed with the first side
+			}
+			x.out = append(x.out, in)
+		}
+	}
+}
+
+// inEvery reports whether every list has a required indicator equal to in.
+func inEvery(in Indicator, lists [][]Indicator) bool {
+	for _, list := range lists {
+		found := false
+		for _, other := range list {
+			if other.Required && sameIndicator(in, other) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func sameIndicator(a, b Indicator) bool {
+	return a.Field == b.Field && a.Kind == b.Kind && a.Negated == b.Negated &&
+		a.IgnoreCase == b.IgnoreCase && reflect.DeepEqual(a.Values, b.Values)
 }
 
 func (x *indicatorWalker) add(in Indicator, neg, req bool) {

@@ -64,6 +64,10 @@ func TestLogic(t *testing.T) {
 		{`a == 1 || b > 2`,
 			[]string{`a == 1 || b > 2`},
 			[]string{`a eq [1] opt`, `b gt [2] opt`}},
+		// What every side of an || needs, the whole needs.
+		{`(a == "1" && b == "x") || (b == "x" && c == "2")`,
+			[]string{`(a == "1" && b == "x") || (b == "x" && c == "2")`},
+			[]string{`a eq ["1"] opt`, `b eq ["x"] req`, `c eq ["2"] opt`}},
 		// Negations, and De Morgan.
 		{`status != "FAILED" && !(x contains "y") && user == nil`,
 			[]string{`status ne "FAILED"`, `x not contains "y"`, `user not exists`},
