@@ -472,3 +472,43 @@ func TestPantherWizTests(t *testing.T) {
 		t.Error("Panther's Wiz rule files hold no tests")
 	}
 }
+
+// TestWizKnownDifferences pins what rules/wiz/README.md lists as not the
+// same as Panther, so that the list stays true.
+func TestWizKnownDifferences(t *testing.T) {
+	r := WizRevokeUserSessions
+	const prefix = "[Wiz]: [RevokeUserSessions] action performed by "
+	for _, tt := range []struct {
+		name, fields, title, dedup string
+	}{
+		// Panther: title Wiz.Revoke.User.Sessions (wiz_actor raises).
+		{"user that is not an object", `"id": "e-1", "user": "bob"`, prefix + "user [None]", "e-1"},
+		// Panther: defaultDedupString:Wiz.Revoke.User.Sessions.
+		{"id that is not text", `"id": 7, "user": {"name": "ann"}`, prefix + "user [ann]", "7"},
+		// Panther: [True].
+		{"boolean name", `"id": "e-2", "serviceAccount": {"name": true}`, prefix + "serviceaccount [true]", "e-2"},
+	} {
+		m, err := r.Match([]byte(`{"status": "SUCCESS", "action": "RevokeUserSessions", ` + tt.fields + `}`))
+		if err != nil || m == nil {
+			t.Errorf("%s: Match = %v, %v", tt.name, m, err)
+			continue
+		}
+		if m.Title != tt.title || m.Dedup != tt.dedup {
+			t.Errorf("%s: title %q, dedup %q; want %q, %q", tt.name, m.Title, m.Dedup, tt.title, tt.dedup)
+		}
+	}
+	// Panther: "" for an absent sourceIP.
+	m, err := r.Match([]byte(`{"id": "e-3", "status": "SUCCESS", "action": "RevokeUserSessions"}`))
+	if err != nil || m == nil {
+		t.Fatalf("Match = %v, %v", m, err)
+	}
+	if v, ok := m.Outputs.Get("source_ip"); !ok || v != nil {
+		t.Errorf("source_ip = %v, %v; want null", v, ok)
+	}
+	// Panther: ['a'] (Python's repr).
+	d, _ := Get("Wiz.Defend.Alert.Passthrough")
+	m, err = d.Match([]byte(`{"threatId": "t", "severity": "HIGH", "tdrId": ["a"]}`))
+	if err != nil || m == nil || m.Title != `[Wiz Alert]: ["a"]` {
+		t.Errorf("Defend title for a list tdrId: %+v, %v", m, err)
+	}
+}
