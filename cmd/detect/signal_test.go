@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/detectkit/detect"
 )
 
 func wizEvent(id string, min int) string {
@@ -152,5 +154,31 @@ func TestScanFailingOutput(t *testing.T) {
 	}
 	if n := strings.Count(e, "no space left on device"); n != 1 || out.writes != 200 {
 		t.Errorf("the error reported %d times, %d writes; want once and 200", n, out.writes)
+	}
+}
+
+// TestScanSummary checks the summary's lines for evictions, windows below
+// threshold and clocks, which small scans rarely show.
+func TestScanSummary(t *testing.T) {
+	es := detect.EngineStats{Matches: 9, Alerts: 2, Delivered: 3, Failed: 1, RuleErrors: 1}
+	es.Dedup.Expired, es.Dedup.ExpiredHits = 1, 2
+	es.Dedup.Evicted, es.Dedup.EvictedAlerts, es.Dedup.EvictedHits = 3, 1, 4
+	es.Dedup.Rules = map[string]detect.DedupCounts{
+		"B.Flood": {Evicted: 3, EvictedAlerts: 1, EvictedHits: 4},
+		"A.Th":    {Expired: 1, ExpiredHits: 2},
+		"C.Quiet": {Hits: 5, Alerts: 1, AlertHits: 5},
+	}
+	es.Clocks = map[string]detect.ClockStats{"": {Fallback: 2}, "T": {Distrusted: 1}, "U": {Events: 4}}
+	got := strings.Join(summary(detect.ScanStats{Events: 10, Malformed: 1}, es, 2*time.Second), "\n")
+	want := strings.Join([]string{
+		"detect scan: 10 events, 1 malformed lines, 9 matches, 2 alerts (3 alert lines written, 1 failed), 1 rule errors, 1 windows expired below threshold (2 matches), 5 events/s",
+		"detect scan: dedup table full: 3 groups evicted, 1 alerts closed before their window ended, 4 matches below threshold dropped",
+		"detect scan: rule A.Th: 1 windows expired below threshold (2 matches)",
+		"detect scan: rule B.Flood: 3 groups evicted (1 alerts closed early, 4 matches below threshold dropped)",
+		"detect scan: clock (no log type): 2 events timed by the processing clock",
+		"detect scan: clock T: 1 event times distrusted",
+	}, "\n")
+	if got != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", got, want)
 	}
 }
