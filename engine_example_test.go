@@ -83,3 +83,38 @@ func ExampleNewEngine_error() {
 	//  | .......^
 	// detect: NewEngine: WithMaxGroups(0): must be positive
 }
+
+// In replay mode each alert reaches the sink once, with its final state:
+// one record per alert, for back-tests. Each log type has its own clock,
+// which a time from the future does not move.
+func ExampleWithReplay() {
+	r := &detect.Rule{ID: "Logins", LogTypes: []string{"Auth"}, Condition: `action == "login"`, GroupBy: []string{"user"}, Threshold: 2}
+	sink := detect.AlertSinkFunc(func(a *detect.Alert) error {
+		fmt.Printf("%s %s/%s: %d events from %s\n", a.Step, a.RuleID, a.Dedup, a.EventCount, a.CreationTime.Format(time.TimeOnly))
+		return nil
+	})
+	eng, err := detect.NewEngine([]*detect.Rule{r}, detect.WithSink(sink), detect.WithReplay())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, line := range []string{
+		`{"p_log_type":"Auth","action":"login","user":"ann","p_event_time":"2025-01-01T10:00:00Z"}`,
+		`{"p_log_type":"Auth","action":"login","user":"ann","p_event_time":"2025-01-01T10:01:00Z"}`,
+		`{"p_log_type":"Auth","p_event_time":"2200-01-01T00:00:00Z"}`,
+		`{"p_log_type":"Auth","action":"login","user":"ann","p_event_time":"2025-01-01T10:02:00Z"}`,
+		`{"p_log_type":"Auth","action":"login","user":"ann","p_event_time":"2025-01-01T10:03:00Z"}`,
+	} {
+		if err := eng.Process([]byte(line)); err != nil {
+			fmt.Println(err)
+		}
+	}
+	if err := eng.Flush(); err != nil {
+		fmt.Println(err)
+	}
+	s := eng.Stats()
+	fmt.Printf("%d alerts, %d distrusted times\n", s.Alerts, s.Distrusted)
+	// Output:
+	// final Logins/ann: 4 events from 10:00:00
+	// 1 alerts, 1 distrusted times
+}
