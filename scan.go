@@ -176,14 +176,28 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, name string) error {
 		}
 		s.events.Add(1)
 		if err := s.Engine.processHead(ctx, &ev, s.LogType, name); err != nil {
-			var se *SinkError
-			if s.OnSinkError != nil && errors.As(err, &se) {
+			if s.OnSinkError != nil && onlySinkErrors(err) {
 				s.OnSinkError(err)
 				continue
 			}
 			return err // the engine's deduper or sink, not the input
 		}
 	}
+}
+
+// onlySinkErrors reports whether err is a *SinkError, or errors joined
+// that all are.
+func onlySinkErrors(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !onlySinkErrors(e) {
+				return false
+			}
+		}
+		return true
+	}
+	_, ok := err.(*SinkError)
+	return ok
 }
 
 func isBlank(line []byte) bool {
