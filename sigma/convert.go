@@ -106,6 +106,58 @@ func (c *converter) fieldMap(m yaml.MapSlice) (string, error) {
 	return strings.Join(parts, " && "), nil
 }
 
+// conditions writes a pipeline's selection of a log source's events. A
+// field without modifiers must equal one of its values exactly, as the
+// engine's index and prefilter can use (Channel == "Security" routes an
+// event to the rules of its channel); with modifiers, it matches as in a
+// rule.
+func (c *converter) conditions(m yaml.MapSlice) (string, error) {
+	var parts []string
+	var rest yaml.MapSlice
+	for _, item := range m {
+		key, _ := item.Key.(string)
+		values, isList := item.Value.([]any)
+		if !isList {
+			values = []any{item.Value}
+		}
+		lits, ok := exactLiterals(values)
+		if strings.Contains(key, "|") || !ok {
+			rest = append(rest, item)
+			continue
+		}
+		target := c.v.fieldExpr(key)
+		if len(lits) == 1 {
+			parts = append(parts, target+" == "+lits[0])
+		} else {
+			parts = append(parts, target+" in ["+strings.Join(lits, ", ")+"]")
+		}
+	}
+	if len(rest) > 0 {
+		s, err := c.fieldMap(rest)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, "("+s+")")
+	}
+	return strings.Join(parts, " && "), nil
+}
+
+// exactLiterals writes strings and numbers as expression literals.
+func exactLiterals(values []any) ([]string, bool) {
+	out := make([]string, 0, len(values))
+	for _, v := range values {
+		switch v := v.(type) {
+		case string:
+			out = append(out, strconv.Quote(v))
+		case int, int64, uint64, float64:
+			out = append(out, numberLiteral(normalizeNumber(v)))
+		default:
+			return nil, false
+		}
+	}
+	return out, len(out) > 0
+}
+
 // value is one value of a field match on its way through the modifiers.
 type value struct {
 	pat    pattern // a string value, as a pattern

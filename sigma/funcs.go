@@ -340,16 +340,41 @@ func looseKey(m map[string]any, key string) any {
 	var best string
 	found := false
 	for k := range m {
-		if strings.EqualFold(k, key) || strings.EqualFold(strings.ReplaceAll(k, " ", ""), key) {
-			if !found || k < best {
-				best, found = k, true
-			}
+		if (strings.EqualFold(k, key) || equalFoldNoSpaces(k, key)) && (!found || k < best) {
+			best, found = k, true
 		}
 	}
 	if !found {
 		return nil
 	}
 	return m[best]
+}
+
+// equalFoldNoSpaces reports whether k, without its spaces, equals key
+// ignoring ASCII case.
+func equalFoldNoSpaces(k, key string) bool {
+	if !strings.Contains(k, " ") {
+		return false
+	}
+	j := 0
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c == ' ' {
+			continue
+		}
+		if j >= len(key) || lowerASCII(c) != lowerASCII(key[j]) {
+			return false
+		}
+		j++
+	}
+	return j == len(key)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 var (

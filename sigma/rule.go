@@ -226,11 +226,11 @@ func convert(doc *ruleDoc, pipelines []*Pipeline) (*detect.Rule, error) {
 			s = "$env[" + strconv.Quote(detect.LogTypeField) + "] == " + strconv.Quote(v.guard) + " && " + s
 		}
 		if len(v.conditions) > 0 {
-			sel, err := (&converter{v: v}).fieldMap(v.conditions)
+			sel, err := (&converter{v: v}).conditions(v.conditions)
 			if err != nil {
 				return nil, fmt.Errorf("pipeline %s: %w", v.pipeline.Name, err)
 			}
-			s = "(" + sel + ") && " + s
+			s = sel + " && " + s
 		}
 		alternatives = append(alternatives, "("+s+")")
 		for _, t := range v.logTypes {

@@ -3,6 +3,8 @@ package sigma_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -402,6 +404,39 @@ func TestIsSigma(t *testing.T) {
 	} {
 		if got := sigma.IsSigma([]byte(src)); got != want {
 			t.Errorf("IsSigma(%q) = %v; want %v", src, got, want)
+		}
+	}
+}
+
+// TestSpecificationExamples loads the specification's own example rules
+// (its schema tests): the rules convert, the correlation and filter
+// examples are rejected as not yet supported.
+func TestSpecificationExamples(t *testing.T) {
+	dir := "../../shared/sigma/specification/tests/schema"
+	rules, _ := filepath.Glob(dir + "/rules/*.yml")
+	if len(rules) == 0 {
+		t.Skip("no Sigma specification beside the project")
+	}
+	for _, f := range rules {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rs, err := sigma.Parse(data, f, sigma.Options{}); err != nil || len(rs) != 1 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	others, _ := filepath.Glob(dir + "/correlation/*.yml")
+	filters, _ := filepath.Glob(dir + "/filter/*.yml")
+	for _, f := range append(others, filters...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = sigma.Parse(data, f, sigma.Options{})
+		var u *sigma.UnsupportedError
+		if !errors.As(err, &u) {
+			t.Errorf("%s: %v; want an *UnsupportedError", f, err)
 		}
 	}
 }
