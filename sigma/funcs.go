@@ -405,5 +405,72 @@ func addFunctions(fns *detect.Functions) error {
 			return err
 		}
 	}
+	describe := map[string]detect.IndicatorFunc{
+		"sigma_like":       likeIndicator(false),
+		"sigma_like_cased": likeIndicator(true),
+		"sigma_eq": func(args []any) (detect.Indicator, bool) {
+			return detect.Indicator{Kind: "eq", Values: []any{args[0]}}, args[0] != nil
+		},
+		"sigma_re": func(args []any) (detect.Indicator, bool) {
+			return detect.Indicator{Kind: "regex", Values: []any{args[0]}}, args[0] != nil
+		},
+		"sigma_cmp": func(args []any) (detect.Indicator, bool) {
+			op, ok := args[0].(string)
+			return detect.Indicator{Kind: op, Values: []any{args[1]}}, ok && args[1] != nil
+		},
+	}
+	for name, fn := range describe {
+		if err := fns.DescribeIndicator(name, fn); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// likeIndicator reads sigma_like's patterns as an indicator: eq,
+// startswith, endswith or contains when every pattern has that shape (the
+// values without their wildcards), glob otherwise.
+func likeIndicator(isCased bool) detect.IndicatorFunc {
+	return func(args []any) (detect.Indicator, bool) {
+		var pats []string
+		switch p := args[0].(type) {
+		case string:
+			pats = []string{p}
+		case []any:
+			for _, e := range p {
+				if s, ok := e.(string); ok {
+					pats = append(pats, s)
+				}
+			}
+		}
+		if len(pats) == 0 {
+			return detect.Indicator{}, false
+		}
+		in := detect.Indicator{IgnoreCase: !isCased}
+		for _, s := range pats {
+			m := compileMatcher(parsePattern(s), true)
+			kind, value := "glob", any(s)
+			switch m.shape {
+			case shapeExact:
+				kind, value = "eq", m.lit
+			case shapePrefix:
+				kind, value = "startswith", m.lit
+			case shapeSuffix:
+				kind, value = "endswith", m.lit
+			case shapeContains:
+				kind, value = "contains", m.lit
+			}
+			if in.Kind != "" && in.Kind != kind {
+				// Mixed shapes: all of them as patterns.
+				in.Kind, in.Values = "glob", nil
+				for _, s := range pats {
+					in.Values = append(in.Values, s)
+				}
+				return in, true
+			}
+			in.Kind = kind
+			in.Values = append(in.Values, value)
+		}
+		return in, true
+	}
 }

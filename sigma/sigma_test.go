@@ -440,3 +440,27 @@ func TestSpecificationExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestIndicators: a Sigma rule's matches read as indicators, for the
+// catalog.
+func TestIndicators(t *testing.T) {
+	r := rule(t, "sel:\n  Image|endswith: ['\\a.exe', '\\b.exe']\n  CommandLine|contains|cased: ' -x '\n  EventID: 4688\n  N|gt: 3\nf: {User: 'adm*x'}\ncondition: sel and not f")
+	l, err := r.Logic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, in := range l.Indicators {
+		got = append(got, fmt.Sprintf("%s %s %v fold=%v neg=%v req=%v", in.Field, in.Kind, in.Values, in.IgnoreCase, in.Negated, in.Required))
+	}
+	want := []string{
+		`Image endswith [\a.exe \b.exe] fold=true neg=false req=true`,
+		`CommandLine contains [ -x ] fold=false neg=false req=true`,
+		`EventID eq [4688] fold=false neg=false req=true`,
+		`N gt [3] fold=false neg=false req=true`,
+		`User glob [adm*x] fold=true neg=true req=true`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("indicators:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
