@@ -44,12 +44,13 @@ func functionsFor(fns *detect.Functions) (*detect.Functions, error) {
 }
 
 // Load reads Sigma rule files: each path is a file, or a directory searched
-// recursively for .yml and .yaml files. Every rule that converts is
-// returned; the others are reported together in the error, one *Error
-// each (errors.As finds an *UnsupportedError in those that use a feature
-// detect does not run).
+// recursively for .yml and .yaml files. Filters apply to the rules they
+// name in any of the files. Every rule that converts is returned; the
+// others are reported together in the error, one *Error each (errors.As
+// finds an *UnsupportedError in those that use a feature detect does not
+// run).
 func Load(opts Options, paths ...string) ([]*detect.Rule, error) {
-	var rules []*detect.Rule
+	var docs []sourceDoc
 	var errs []error
 	for _, root := range paths {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -69,17 +70,18 @@ func Load(opts Options, paths ...string) ([]*detect.Rule, error) {
 				errs = append(errs, fmt.Errorf("sigma: %w", err))
 				return nil
 			}
-			rs, err := Parse(data, path, opts)
+			ds, err := readDocs(data, path)
 			if err != nil {
 				errs = append(errs, err)
 				return nil
 			}
-			rules = append(rules, rs...)
+			docs = append(docs, ds...)
 			return nil
 		})
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return rules, errors.Join(errs...)
+	rules, buildErrs := build(docs, opts)
+	return rules, errors.Join(append(errs, buildErrs...)...)
 }

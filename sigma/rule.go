@@ -91,40 +91,157 @@ var tactics = map[string]string{
 
 // Parse reads the rules of one Sigma file (one rule per YAML document)
 // and compiles them. source names the file in errors and in Rule.Source.
+// A filter in the file applies to the file's rules that it names.
 func Parse(data []byte, source string, opts Options) ([]*detect.Rule, error) {
-	fns, err := functionsFor(opts.Functions)
+	docs, err := readDocs(data, source)
 	if err != nil {
 		return nil, err
+	}
+	rules, errs := build(docs, opts)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return rules, nil
+}
+
+// sourceDoc is a document of a rule file, with where it comes from.
+type sourceDoc struct {
+	doc    *ruleDoc
+	source string
+	n      int // the document, from 1
+}
+
+func (d sourceDoc) errorf(rule string, err error) *Error {
+	return &Error{Source: d.source, Doc: d.n, Rule: rule, Err: err}
+}
+
+// readDocs decodes the documents of a file.
+func readDocs(data []byte, source string) ([]sourceDoc, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.UseOrderedMap())
+	var out []sourceDoc
+	for n := 1; ; n++ {
+		doc := &ruleDoc{}
+		err := dec.Decode(doc)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, &Error{Source: source, Doc: n, Err: err}
+		}
+		out = append(out, sourceDoc{doc: doc, source: source, n: n})
+	}
+}
+
+// build converts and compiles the rules of docs, with the filters among
+// them applied to the rules they name; it returns the rules that compile
+// and an error for each document that does not.
+func build(docs []sourceDoc, opts Options) ([]*detect.Rule, []error) {
+	fns, err := functionsFor(opts.Functions)
+	if err != nil {
+		return nil, []error{err}
 	}
 	pipelines := opts.Pipelines
 	if pipelines == nil {
 		pipelines = Builtin()
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.UseOrderedMap())
-	var out []*detect.Rule
-	for n := 1; ; n++ {
-		var doc ruleDoc
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, &Error{Source: source, Doc: n, Err: err}
-		}
-		r, err := convert(&doc, pipelines)
-		if err != nil {
-			return nil, &Error{Source: source, Doc: n, Rule: firstNonEmpty(doc.ID, doc.Title), Err: err}
-		}
-		if r == nil {
+	var errs []error
+	filters := map[string][]*filter{} // by the rule id or name they name
+	var all []*filter
+	for _, d := range docs {
+		if d.doc.Filter == nil {
 			continue
 		}
-		r.Source = source
+		f, err := parseFilter(d.doc)
+		if err != nil {
+			errs = append(errs, d.errorf(firstNonEmpty(d.doc.ID, d.doc.Title), err))
+			continue
+		}
+		f.at = d
+		all = append(all, f)
+		for _, ref := range f.rules {
+			filters[ref] = append(filters[ref], f)
+		}
+	}
+	var out []*detect.Rule
+	for _, d := range docs {
+		if d.doc.Filter != nil {
+			continue
+		}
+		var fs []*filter
+		for _, ref := range []string{d.doc.ID, d.doc.Name} {
+			if ref != "" {
+				fs = append(fs, filters[ref]...)
+			}
+		}
+		r, err := convert(d.doc, pipelines, fs)
+		if err != nil {
+			errs = append(errs, d.errorf(firstNonEmpty(d.doc.ID, d.doc.Title), err))
+			continue
+		}
+		for _, f := range fs {
+			f.used = true
+		}
+		r.Source = d.source
 		if _, err := detect.Compile(r, detect.WithFunctions(fns)); err != nil {
-			return nil, &Error{Source: source, Doc: n, Rule: r.ID, Err: err}
+			errs = append(errs, d.errorf(r.ID, err))
+			continue
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	for _, f := range all {
+		if !f.used {
+			errs = append(errs, f.at.errorf(firstNonEmpty(f.at.doc.ID, f.at.doc.Title),
+				fmt.Errorf("the filter names %s, and no rule loaded with it has that id or name", strings.Join(f.rules, ", "))))
+		}
+	}
+	return out, errs
+}
+
+// filter is a Sigma filter: a detection that, when it holds, suppresses
+// the matches of the rules it names.
+type filter struct {
+	rules     []string
+	logSource ruleLogSource
+	detection yaml.MapSlice
+	at        sourceDoc
+	used      bool
+}
+
+func parseFilter(doc *ruleDoc) (*filter, error) {
+	m, ok := doc.Filter.(yaml.MapSlice)
+	if !ok {
+		return nil, fmt.Errorf("filter must be a mapping with rules, a selection and a condition")
+	}
+	f := &filter{logSource: doc.LogSource}
+	for _, item := range m {
+		key, _ := item.Key.(string)
+		if key != "rules" {
+			f.detection = append(f.detection, item)
+			continue
+		}
+		list, ok := item.Value.([]any)
+		if !ok {
+			list = []any{item.Value}
+		}
+		for _, e := range list {
+			s, ok := e.(string)
+			if !ok || s == "" {
+				return nil, fmt.Errorf("filter rules must list rule ids or names")
+			}
+			f.rules = append(f.rules, s)
+		}
+	}
+	if len(f.rules) == 0 {
+		return nil, fmt.Errorf("the filter names no rules")
+	}
+	return f, nil
+}
+
+// applies reports whether a filter's log source fits a rule's: each part
+// the filter names must equal the rule's.
+func (f *filter) applies(ls ruleLogSource) bool {
+	return attrMatches(f.logSource.Product, ls.Product) && attrMatches(f.logSource.Category, ls.Category) &&
+		attrMatches(f.logSource.Service, ls.Service)
 }
 
 // Error is a problem with one rule of a Sigma file.
@@ -161,12 +278,10 @@ func firstNonEmpty(s ...string) string {
 
 // convert turns one Sigma document into a rule, or nil for a document
 // that holds no rule.
-func convert(doc *ruleDoc, pipelines []*Pipeline) (*detect.Rule, error) {
+func convert(doc *ruleDoc, pipelines []*Pipeline, filters []*filter) (*detect.Rule, error) {
 	switch {
 	case doc.Correlation != nil:
 		return nil, unsupported("correlation rules", "")
-	case doc.Filter != nil:
-		return nil, unsupported("Sigma filters", "")
 	case doc.Action != "":
 		return nil, unsupported("action: "+doc.Action, "rule collections of Sigma 1")
 	}
@@ -218,9 +333,22 @@ func convert(doc *ruleDoc, pipelines []*Pipeline) (*detect.Rule, error) {
 	var alternatives []string
 	logTypes := map[string]bool{}
 	for _, v := range vs {
-		s, err := detectionExpr(doc, v, pipelines)
+		s, err := detectionExpr(doc.Detection, v, pipelines)
 		if err != nil {
 			return nil, err
+		}
+		for _, f := range filters {
+			if !f.applies(doc.LogSource) {
+				return nil, fmt.Errorf("filter %s (%s) is for another log source", firstNonEmpty(f.at.doc.ID, f.at.doc.Title), f.at.source)
+			}
+			fs, err := detectionExpr(f.detection, v, pipelines)
+			if err != nil {
+				return nil, fmt.Errorf("filter %s (%s): %w", firstNonEmpty(f.at.doc.ID, f.at.doc.Title), f.at.source, err)
+			}
+			s = "(" + s + ") && !(" + fs + ")"
+		}
+		if len(filters) > 0 {
+			r.Extra["Filters"] = filterNames(filters)
 		}
 		if v.guard != "" {
 			s = "$env[" + strconv.Quote(detect.LogTypeField) + "] == " + strconv.Quote(v.guard) + " && " + s
@@ -248,6 +376,14 @@ func convert(doc *ruleDoc, pipelines []*Pipeline) (*detect.Rule, error) {
 	return r, nil
 }
 
+func filterNames(fs []*filter) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = firstNonEmpty(f.at.doc.ID, f.at.doc.Title)
+	}
+	return out
+}
+
 // unmappedLogType names the log type of a log source that no pipeline
 // maps: Sigma.<product>.<service>.<category>, with the parts the rule gives.
 func unmappedLogType(ls ruleLogSource) string {
@@ -261,7 +397,7 @@ func unmappedLogType(ls ruleLogSource) string {
 }
 
 // detectionExpr writes the detection of a document for one variant.
-func detectionExpr(doc *ruleDoc, v variant, pipelines []*Pipeline) (string, error) {
+func detectionExpr(detection yaml.MapSlice, v variant, pipelines []*Pipeline) (string, error) {
 	c := &converter{v: v, placeholders: map[string][]string{}}
 	for _, p := range pipelines {
 		for k, vals := range p.Placeholders {
@@ -271,7 +407,7 @@ func detectionExpr(doc *ruleDoc, v variant, pipelines []*Pipeline) (string, erro
 	ids := map[string]string{}
 	var order []string
 	var condition any
-	for _, item := range doc.Detection {
+	for _, item := range detection {
 		name, _ := item.Key.(string)
 		switch name {
 		case "condition":

@@ -409,8 +409,8 @@ func TestIsSigma(t *testing.T) {
 }
 
 // TestSpecificationExamples loads the specification's own example rules
-// (its schema tests): the rules convert, the correlation and filter
-// examples are rejected as not yet supported.
+// (its schema tests): the rules convert, a filter without its rules is an
+// error, and correlation rules are rejected as not yet supported.
 func TestSpecificationExamples(t *testing.T) {
 	dir := "../../shared/sigma/specification/tests/schema"
 	rules, _ := filepath.Glob(dir + "/rules/*.yml")
@@ -426,9 +426,19 @@ func TestSpecificationExamples(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	others, _ := filepath.Glob(dir + "/correlation/*.yml")
+	// A filter alone names rules that are not there.
 	filters, _ := filepath.Glob(dir + "/filter/*.yml")
-	for _, f := range append(others, filters...) {
+	for _, f := range filters {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sigma.Parse(data, f, sigma.Options{}); err == nil || !strings.Contains(err.Error(), "no rule loaded with it") {
+			t.Errorf("%s: %v; want an error naming the missing rules", f, err)
+		}
+	}
+	others, _ := filepath.Glob(dir + "/correlation/*.yml")
+	for _, f := range others {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -462,5 +472,55 @@ func TestIndicators(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("indicators:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestFilters: a Sigma filter suppresses the matches of the rules it names,
+// in the same file or, through Load, in another.
+func TestFilters(t *testing.T) {
+	ruleSrc := `title: Rar
+id: 6f3e2987-db24-4c78-a860-b4f4095a7095
+logsource: {product: test}
+detection:
+  sel: {Image|endswith: '\\rar.exe'}
+  condition: sel
+`
+	filterSrc := `title: Filter admins
+logsource: {product: test}
+filter:
+  rules: [6f3e2987-db24-4c78-a860-b4f4095a7095]
+  selection: {User|startswith: adm_}
+  condition: selection
+`
+	opts := sigma.Options{Pipelines: []*sigma.Pipeline{testPipeline}}
+	rs, err := sigma.Parse([]byte(ruleSrc+"---\n"+filterSrc), "f.yml", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMatches(t, rs[0], []matchCase{
+		{`{"Image": "C:\\rar.exe", "User": "bob"}`, true},
+		{`{"Image": "C:\\rar.exe", "User": "adm_bob"}`, false},
+	})
+	if got := rs[0].Extra["Filters"]; !reflect.DeepEqual(got, []string{"Filter admins"}) {
+		t.Errorf("Extra[Filters] = %v", got)
+	}
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rule.yml"), []byte(ruleSrc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mf_admins.yml"), []byte(filterSrc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs, err = sigma.Load(opts, dir)
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("Load = %v, %v", rs, err)
+	}
+	checkMatches(t, rs[0], []matchCase{{`{"Image": "C:\\rar.exe", "User": "adm_x"}`, false}})
+
+	// A filter for another log source is an error of the rule.
+	other := strings.Replace(filterSrc, "{product: test}", "{product: windows}", 1)
+	if _, err := sigma.Parse([]byte(ruleSrc+"---\n"+other), "f.yml", opts); err == nil || !strings.Contains(err.Error(), "another log source") {
+		t.Errorf("a filter of another log source: %v", err)
 	}
 }
