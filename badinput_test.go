@@ -36,7 +36,7 @@ func scanBad(t *testing.T, input []byte, max int) scanOutcome {
 		out.values[a.Dedup] += a.EventCount
 		return nil
 	})
-	eng, err := detect.NewEngine([]*detect.Rule{badInputRule}, detect.WithSink(sink), detect.WithClock(fixedClock))
+	eng, err := detect.NewEngine([]*detect.Rule{badInputRule}, detect.WithSink(sink), detect.WithClock(fixedClock), detect.WithReplay())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,12 +16,18 @@ import (
 	"github.com/detectkit/detect/rules"
 )
 
-// collector is an AlertSink that keeps the alerts it receives.
+// collector is an AlertSink that keeps the alert states it receives: the
+// final ones in alerts, the created ones in created.
 type collector struct {
-	alerts []*detect.Alert
+	alerts  []*detect.Alert
+	created []*detect.Alert
 }
 
 func (c *collector) Send(a *detect.Alert) error {
+	if a.Step == detect.StepCreated {
+		c.created = append(c.created, a)
+		return nil
+	}
 	c.alerts = append(c.alerts, a)
 	return nil
 }
@@ -195,6 +201,18 @@ func TestEngineEventTime(t *testing.T) {
 		{"epoch seconds", `{"timestamp":1722448529}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 0, time.UTC)},
 		{"epoch seconds with fraction", `{"timestamp":1722448529.5}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 5e8, time.UTC)},
 		{"epoch milliseconds", `{"timestamp":1722448529239}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 239e6, time.UTC)},
+		{"epoch microseconds", `{"timestamp":1722448529239928}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 239928e3, time.UTC)},
+		{"epoch nanoseconds", `{"timestamp":1722448529239928001}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 239928001, time.UTC)},
+		{"no zone: UTC", `{"timestamp":"2024-07-31T17:55:29.5"}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 5e8, time.UTC)},
+		{"no zone, with a space: UTC", `{"p_event_time":"2024-07-31 17:55:29"}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 0, time.UTC)},
+		{"a space and an offset", `{"timestamp":"2024-07-31 19:55:29+02:00"}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 0, time.UTC)},
+		{"CloudTrail's eventTime", `{"p_log_type":"AWS.CloudTrail","eventTime":"2024-07-31T17:55:29Z"}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 0, time.UTC)},
+		{"Okta's published", `{"p_log_type":"Okta.SystemLog","published":"2024-05-02 18:46:21.121000000"}`, nil, time.Date(2024, 5, 2, 18, 46, 21, 121e6, time.UTC)},
+		{"GitHub's @timestamp in milliseconds", `{"p_log_type":"GitHub.Audit","@timestamp":1671111111111}`, nil, time.Date(2022, 12, 15, 13, 31, 51, 111e6, time.UTC)},
+		{"GSuite's id.time", `{"p_log_type":"GSuite.ActivityEvent","id":{"time":"2020-09-07T15:50:49.617Z"}}`, nil, time.Date(2020, 9, 7, 15, 50, 49, 617e6, time.UTC)},
+		{"Slack's date_create in seconds", `{"p_log_type":"Slack.AuditLogs","date_create":1659021752}`, nil, time.Date(2022, 7, 28, 15, 22, 32, 0, time.UTC)},
+		{"p_event_time before the log type's field", `{"p_log_type":"AWS.CloudTrail","p_event_time":"2024-07-31 10:00:00","eventTime":"2024-07-31T17:55:29Z"}`, nil, time.Date(2024, 7, 31, 10, 0, 0, 0, time.UTC)},
+		{"another log type's field is not read", `{"p_log_type":"Okta.SystemLog","eventTime":"2024-07-31T17:55:29Z"}`, nil, clock},
 		{"an invalid first field falls through", `{"p_event_time":"yesterday","timestamp":1722448529}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 0, time.UTC)},
 		{"field names fall back to any case", `{"TimeStamp":1722448529}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 0, time.UTC)},
 		{"no time: the clock", `{"time":"2024-07-31T17:55:29Z"}`, nil, clock},
@@ -233,13 +251,18 @@ func TestEngineEmitsWhenWindowsClose(t *testing.T) {
 		`{"kind":"x","user":"b","timestamp":"2024-07-31T12:30:00Z"}`,
 		`{"kind":"x","user":"a","timestamp":"2024-07-31T12:10:00Z"}`,
 	)
-	if len(c.alerts) != 0 {
-		t.Fatalf("%d alerts before any window closed; want 0", len(c.alerts))
+	if len(c.alerts) != 0 || len(c.created) != 2 {
+		t.Fatalf("%d final and %d created states before any window closed; want 0 and 2", len(c.alerts), len(c.created))
 	}
-	// An event that matches nothing still moves time on.
-	process(t, e, `{"kind":"y","timestamp":"2024-07-31T13:00:00Z"}`)
+	// Events that match nothing still move time on, once three of the
+	// last five confirm it: the clock is their median.
+	process(t, e, `{"kind":"y","timestamp":"2024-07-31T13:00:00Z"}`, `{"kind":"y","timestamp":"2024-07-31T13:01:00Z"}`)
+	if len(c.alerts) != 0 {
+		t.Fatalf("%d alerts with the clock at 12:30; want 0", len(c.alerts))
+	}
+	process(t, e, `{"kind":"y","timestamp":"2024-07-31T13:02:00Z"}`)
 	if got := c.lines(); strings.Join(got, " ") != "RULE R/a n=2" {
-		t.Fatalf("alerts at 13:00 %q; want a's", got)
+		t.Fatalf("alerts with the clock at 13:00 %q; want a's", got)
 	}
 	if err := e.Advance(time.Date(2024, 7, 31, 13, 30, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
@@ -294,12 +317,20 @@ func TestEngineSinkError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	process(t, e, `{"k":1}`, `{"k":2}`)
+	for _, ev := range []string{`{"k":1}`, `{"k":2}`} {
+		var se *detect.SinkError
+		if err := e.Process([]byte(ev)); !errors.Is(err, boom) || !errors.As(err, &se) || se.Alert.Step != detect.StepCreated {
+			t.Errorf("Process(%s) = %v; want the sink's error for the created alert", ev, err)
+		}
+	}
 	if err := e.Flush(); !errors.Is(err, boom) {
 		t.Errorf("Flush() = %v; want the sink's error", err)
 	}
-	if sent != 2 {
-		t.Errorf("sink got %d alerts; want 2 (an error does not stop the others)", sent)
+	if sent != 4 {
+		t.Errorf("sink got %d alert states; want 4 (an error does not stop the others)", sent)
+	}
+	if s := e.Stats(); s.Alerts != 2 || s.Delivered != 0 || s.Failed != 4 {
+		t.Errorf("Stats() = %d alerts, %d states delivered, %d failed; want 2, 0, 4", s.Alerts, s.Delivered, s.Failed)
 	}
 }
 
@@ -375,7 +406,7 @@ func TestEngineConcurrent(t *testing.T) {
 				mu.Unlock()
 				return nil
 			})
-			e, err := detect.NewEngine(rs, detect.WithSink(sink), detect.WithMaxGroups(maxGroups))
+			e, err := detect.NewEngine(rs, detect.WithSink(sink), detect.WithMaxGroups(maxGroups), detect.WithReplay())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -432,7 +463,7 @@ func TestAlertJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := `{"alertId":"3fbb2ea741fe9be3d757e7ca8ac6045f","type":"RULE","ruleId":"Wiz.Revoke.User.Sessions",` +
+	want := `{"alertId":"3fbb2ea741fe9be3d757e7ca8ac6045f","step":"final","type":"RULE","ruleId":"Wiz.Revoke.User.Sessions",` +
 		`"title":"[Wiz]: [RevokeUserSessions] action performed by user [user@company.com]","severity":"MEDIUM","dedup":"07fdb41e",` +
 		`"eventCount":2,"creationTime":"2024-07-31T17:55:29.239928Z","updateTime":"2024-07-31T18:05:00Z","logTypes":["Wiz.Audit"],` +
 		`"outputs":{"action":"RevokeUserSessions","actor":{"id":null,"name":"user@company.com","type":"user"},"source_ip":"12.34.56.78","event_id":"07fdb41e","action_parameters":{"input":{"id":"<x>"}}},` +
@@ -440,7 +471,7 @@ func TestAlertJSON(t *testing.T) {
 		`"runbook":"Verify that this change was planned. If not, revoke all the sessions of the account and change its credentials",` +
 		`"reference":"https://www.wiz.io/blog/storm-0558-compromised-microsoft-key-enables-authentication-of-countless-micr",` +
 		`"reports":{"MITRE ATT&CK":["TA0040:T1531"]},"tags":[]}` + "\n" +
-		`{"alertId":"ce5f58dc9f5035b2ec4872e59339608a","type":"RULE_ERROR","ruleId":"Broken",` +
+		`{"alertId":"ce5f58dc9f5035b2ec4872e59339608a","step":"final","type":"RULE_ERROR","ruleId":"Broken",` +
 		"\"title\":\"Error in Broken: condition `n + 1 > 2` failed: invalid operation: <nil> + int\",\"severity\":\"LOW\"," +
 		`"dedup":"condition: invalid operation: <nil> + int (1:3)","eventCount":2,"creationTime":"2024-07-31T17:55:29.239928Z",` +
 		`"updateTime":"2024-07-31T18:05:00Z","logTypes":["Wiz.Audit"],"outputs":{},"description":"","runbook":"","reference":"",` +

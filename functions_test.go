@@ -308,11 +308,11 @@ func TestFunctionsPerSet(t *testing.T) {
 	ra := MustCompile(&Rule{ID: "R.A", Condition: cond}, WithFunctions(a))
 	rb := MustCompile(&Rule{ID: "R.B", Condition: cond}, WithFunctions(b))
 	var sinkA, sinkB []*Alert
-	ea, err := NewEngine([]*Rule{ra}, WithSink(AlertSinkFunc(func(al *Alert) error { sinkA = append(sinkA, al); return nil })))
+	ea, err := NewEngine([]*Rule{ra}, WithSink(AlertSinkFunc(func(al *Alert) error { sinkA = append(sinkA, al); return nil })), WithReplay())
 	if err != nil {
 		t.Fatal(err)
 	}
-	eb, err := NewEngine([]*Rule{rb}, WithSink(AlertSinkFunc(func(al *Alert) error { sinkB = append(sinkB, al); return nil })))
+	eb, err := NewEngine([]*Rule{rb}, WithSink(AlertSinkFunc(func(al *Alert) error { sinkB = append(sinkB, al); return nil })), WithReplay())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,7 +166,7 @@ func TestEngineIndexInHead(t *testing.T) {
 		}
 		return e.ProcessEvent(ev, "")
 	})
-	if gotStats.Matches == 0 || gotStats != wantStats || strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if gotStats.Matches == 0 || !reflect.DeepEqual(gotStats, wantStats) || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Process: %d alerts, %+v; ProcessEvent: %d alerts, %+v", len(got), gotStats, len(want), wantStats)
 	}
 }

@@ -97,7 +97,7 @@ func TestMaxEvalCostInEngine(t *testing.T) {
 	eng, err := NewEngine([]*Rule{
 		{ID: "Costly", Condition: "all(a, all(a, all(a, # == #)))"},
 		{ID: "Cheap", Condition: "len(a) > 0"},
-	}, WithSink(sink))
+	}, WithSink(sink), WithReplay())
 	if err != nil {
 		t.Fatal(err)
 	}

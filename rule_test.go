@@ -301,7 +301,7 @@ func TestMatchResultsOutliveEvaluation(t *testing.T) {
 		eng, err := detect.NewEngine(rs, detect.WithSink(detect.AlertSinkFunc(func(a *detect.Alert) error {
 			alerts = append(alerts, a)
 			return nil
-		})))
+		})), detect.WithReplay())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -107,7 +107,7 @@ func TestScanLookupFlag(t *testing.T) {
 	var out, errOut strings.Builder
 	in := strings.NewReader(`{"action": "delete", "user": "alice", "p_event_time": "2024-03-11T04:30:00Z"}` + "\n" +
 		`{"action": "delete", "user": "bob", "p_event_time": "2024-03-11T04:31:00Z"}` + "\n")
-	code := run([]string{"scan", "--rules", "rules", "--lookup", "admins=admins.csv"}, in, &out, &errOut)
+	code := run([]string{"scan", "--rules", "rules", "--lookup", "admins=admins.csv", "--replay"}, in, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("scan = %d; stderr: %s", code, errOut.String())
 	}

@@ -28,6 +28,12 @@ var testRuleSets = map[string][]*detect.Rule{
 		},
 		rules.WizRevokeUserSessions,
 	},
+	"logins": {
+		{
+			ID: "Failed.Logins", LogTypes: []string{"Auth.Log"}, Severity: detect.SeverityHigh,
+			Condition: `action == "Login" && result == "FAILURE"`, GroupBy: []string{"user"}, Threshold: 5,
+		},
+	},
 }
 
 // TestScan runs "detect scan" in each directory of testdata/scan, with the

@@ -65,7 +65,8 @@ func run(in io.Reader, name, admins string, out io.Writer) error {
 		_, err = fmt.Fprintf(out, "%s %s: %s (%d events)\n  outputs: %s\n", a.Severity, a.RuleID, a.Title, a.EventCount, outputs)
 		return err
 	})
-	eng, err := detect.NewEngine(p.Rules, detect.WithSink(sink))
+	// A report of one file: each alert once, with its final count.
+	eng, err := detect.NewEngine(p.Rules, detect.WithSink(sink), detect.WithReplay())
 	if err != nil {
 		return err
 	}
