@@ -37,6 +37,8 @@ type yamlFile struct {
 	budget  int // nodes left to convert, see maxYAMLNodes
 	errs    []*FileError
 	ruleID  string // the rule's ID once known, for error messages
+	walked  bool   // found in a directory: skipped if not a Panther file
+	stray   string // why it was skipped, see strayReason
 }
 
 type anchorDef struct {
@@ -80,6 +82,11 @@ func (f *yamlFile) parse() (body *ast.MappingNode) {
 	if len(docs) == 0 {
 		f.errs = append(f.errs, &FileError{File: f.name, Line: 1, Column: 1, Msg: "file is empty"})
 		return nil
+	}
+	if f.walked {
+		if f.stray = strayReason(docs[0]); f.stray != "" {
+			return nil
+		}
 	}
 	if len(docs) > 1 {
 		f.errorAt(docs[1], "a rule file holds one YAML document, found %d", len(docs))
