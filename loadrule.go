@@ -575,6 +575,7 @@ func tests(f *yamlFile, n ast.Node) []Test {
 			continue
 		}
 		var t Test
+		t.Line, _ = f.pos(item)
 		good := true
 		seen := map[string]bool{}
 		for _, e := range f.entries(m) {

@@ -15,7 +15,9 @@ import (
 	"github.com/detectkit/detect/rules"
 )
 
-const scanUsage = `usage: detect scan [--rules PATH]... [--log-type T] [--time-field F]... [FILE...]
+var scanUsage = `usage: detect scan [--rules PATH]... [--log-type T] [--time-field F]...
+                   [--lookup NAME=PATH]... [--exclude GLOB]...
+                   [--fail-on-rule-error] [FILE...]
 
 Scan reads JSON lines, one event per line, from each FILE in turn (plain or
 gzip; "-" or no FILE at all: standard input), runs the rules on every event,
@@ -38,11 +40,15 @@ Flags:
   --time-field F     the field that gives an event its time; may be repeated,
                      tried in order (default: p_event_time, then timestamp);
                      events without one are timed by the clock
-` + lookupUsage + `
+  --fail-on-rule-error
+                     exit 1 when a rule failed on an event (a RULE_ERROR
+                     alert), for pipelines that replay logs as a check
+` + flagHelp(excludeUsage+lookupUsage, 21) + `
 Exit codes:
   0  every input was read and every line was a JSON object or blank
   1  an input could not be read, a line was malformed, or alerts could not
-     be written (the scan still reads the other lines and inputs)
+     be written (the scan still reads the other lines and inputs); with
+     --fail-on-rule-error, also when a rule failed on an event
   2  bad usage, or the rules could not be loaded
 `
 
@@ -58,6 +64,7 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(&rulePaths, "rules", "")
 	logType := fs.String("log-type", "", "")
 	fs.Var(&timeFields, "time-field", "")
+	failOnRuleError := fs.Bool("fail-on-rule-error", false, "")
 	var lookups lookupFlags
 	lookups.register(fs)
 	files, err := parseInterspersed(fs, args)
@@ -77,8 +84,9 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	rs := rules.All()
 	if len(rulePaths) > 0 {
-		if rs, err = loadRules(rulePaths, fns); err != nil {
-			fmt.Fprintf(stderr, "detect scan: %v\n", err)
+		if rs, err = loadRules(rulePaths, lookups.loader(fns, stderr, "scan")); err != nil {
+			printLoadProblems(stderr, err)
+			fmt.Fprintln(stderr, "detect scan: the rules cannot be loaded")
 			return 2
 		}
 	}
@@ -124,13 +132,13 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if elapsed > 0 {
 		rate = fmt.Sprintf("%.0f", float64(st.Events)/elapsed.Seconds())
 	}
-	summary := fmt.Sprintf("detect scan: %d events, %d malformed lines, %d matches, %d alerts, %d rule errors, %s events/s",
-		st.Events, st.Malformed, es.Matches, es.Alerts, es.RuleErrors, rate)
+	summary := fmt.Sprintf("detect scan: %s, %s, %s, %s, %s, %s events/s",
+		plural(int(st.Events), "event"), plural(int(st.Malformed), "malformed line"), plural(int(es.Matches), "match"), plural(int(es.Alerts), "alert"), plural(int(es.RuleErrors), "rule error"), rate)
 	if d := es.Dedup; d.Evicted > 0 {
 		summary += fmt.Sprintf("; dedup table full: %d alerts emitted before their window closed, %d matches below threshold dropped", d.EvictedAlerts, d.EvictedHits)
 	}
 	con.println(summary)
-	if failed || st.Malformed > 0 {
+	if failed || st.Malformed > 0 || (*failOnRuleError && es.RuleErrors > 0) {
 		return 1
 	}
 	return 0
@@ -169,10 +177,9 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// loadRules loads the rule files and directories named by paths, with the
-// lookup tables of fns (nil: none); tests replace it.
-var loadRules = func(paths []string, fns *detect.Functions) ([]*detect.Rule, error) {
-	l := detect.Loader{Functions: fns}
+// loadRules loads the rule files and directories named by paths with l;
+// tests replace it.
+var loadRules = func(paths []string, l detect.Loader) ([]*detect.Rule, error) {
 	return l.Load(paths...)
 }
 
