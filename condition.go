@@ -655,7 +655,7 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		if id, ok := n.Callee.(*ast.IdentifierNode); !ok {
 			n.Callee = rw.rewrite(n.Callee)
 		} else if _, known := rw.config.Functions[id.Value]; !known && id.Value != "$env" {
-			msg := "unknown function " + id.Value
+			msg := "unknown function " + id.Value + rw.didYouMean(id.Value)
 			if _, isDef := rw.funcs.definition(id.Value); isDef {
 				msg = "definition " + id.Value + " takes no arguments"
 			}

@@ -107,6 +107,10 @@ func (f *yamlFile) parse() (body *ast.MappingNode) {
 func (f *yamlFile) syntaxError(err error) {
 	var se *yaml.SyntaxError
 	if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil {
+		if line, col, msg, ok := f.yamlHint(se); ok {
+			f.errs = append(f.errs, &FileError{File: f.name, Line: line, Column: col, Msg: msg, Err: err})
+			return
+		}
 		line, col := se.Token.Position.Line, se.Token.Position.Column
 		if line < 1 {
 			line, col = 1, 1

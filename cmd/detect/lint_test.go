@@ -60,6 +60,13 @@ func TestLintCommand(t *testing.T) {
 				"lint: 1 rule ok, 2 files with problems\n",
 		},
 		{
+			name:   "a lookup table not given",
+			args:   []string{"lint", "rules"},
+			files:  map[string]string{"rules/admins.yml": header + "RuleID: Admins\nCondition: inLookup(\"admins\", user)\n"},
+			code:   1,
+			stdout: "rules/admins.yml:6:21: rule Admins: condition: unknown lookup table \"admins\": no table is registered (give it with --lookup admins=FILE)\nlint: 0 rules ok, 1 file with problems\n",
+		},
+		{
 			name:   "missing path",
 			args:   []string{"lint", "nowhere"},
 			code:   1,

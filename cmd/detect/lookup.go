@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -97,4 +98,16 @@ func (l *lookupFlags) load(paths []string, w io.Writer, cmd string) ([]*detect.R
 	}
 	loader := l.loader(fns, w, cmd)
 	return loader.Load(paths...)
+}
+
+var unknownTable = regexp.MustCompile(`unknown lookup table "([^"]*)"`)
+
+// lookupHint returns, for a problem that names an unknown lookup table,
+// how to give the table on the command line; "" for other problems.
+func lookupHint(msg string) string {
+	m := unknownTable.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (give it with --lookup %s=FILE)", m[1])
 }

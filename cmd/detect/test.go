@@ -275,6 +275,6 @@ func printLoadProblems(w io.Writer, err error) {
 		return
 	}
 	for _, fe := range le.Errs {
-		fmt.Fprintf(w, "%s: %s\n", fe.Position(), fe.Message())
+		fmt.Fprintf(w, "%s: %s%s\n", fe.Position(), fe.Message(), lookupHint(fe.Msg))
 	}
 }
