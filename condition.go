@@ -310,6 +310,9 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if err != nil {
 		return nil, newExprError(err, source)
 	}
+	if e := neverBoolean(tree.Node, source, funcs); kind == kindBool && e != nil {
+		return nil, e
+	}
 	rw := rewriter{config: config, funcs: funcs, room: MaxNodes - countNodes(tree.Node)}
 	tree.Node = rw.rewrite(tree.Node)
 	if rw.err != nil {

@@ -109,6 +109,12 @@ func (f *yamlFile) quoteHint(n int) (line, col int, msg string, ok bool) {
 			what = "a mapping"
 		}
 		return n, col, fmt.Sprintf("invalid YAML: the value of %s starts with %q, which YAML reads as %s; quote the whole value: %s: %s", key, value[:1], what, key, quoted(value)), true
+	case value[0] == '"' || value[0] == '\'':
+		end := strings.IndexByte(value[1:], value[0]) + 1
+		if end <= 0 || end == len(value)-1 {
+			return 0, 0, "", false
+		}
+		return n, col, fmt.Sprintf("invalid YAML: the value of %s starts with a quoted string and goes on after it; quote the whole value: %s: %s", key, key, quoted(value)), true
 	case strings.Contains(value, ": ") && value[0] != '"' && value[0] != '\'':
 		return n, col, fmt.Sprintf("invalid YAML: the value of %s holds \": \", which YAML reads as a key; quote the whole value: %s: %s", key, key, quoted(value)), true
 	}
