@@ -19,7 +19,7 @@ var resultNouns = map[string]string{
 	"toBase64": "a string", "fromBase64": "a string", "join": "a string",
 	"type": "a string", "emailDomain": "a string", "urlDomain": "a string",
 	"b64decode": "a string",
-	"len": "a number", "abs": "a number", "ceil": "a number", "floor": "a number",
+	"len":       "a number", "abs": "a number", "ceil": "a number", "floor": "a number",
 	"round": "a number", "int": "a number", "float": "a number", "mean": "a number",
 	"median": "a number", "sum": "a number", "count": "a number",
 	"indexOf": "a number", "lastIndexOf": "a number", "findIndex": "a number",
