@@ -12,24 +12,24 @@ import (
 
 // resultNouns gives, for built-in and library functions whose result is
 // never boolean, what it is.
-var resultNouns = map[string]string{
-	"lower": "a string", "upper": "a string", "trim": "a string",
-	"trimPrefix": "a string", "trimSuffix": "a string", "replace": "a string",
-	"repeat": "a string", "string": "a string", "toJSON": "a string",
-	"toBase64": "a string", "fromBase64": "a string", "join": "a string",
-	"type": "a string", "emailDomain": "a string", "urlDomain": "a string",
-	"b64decode": "a string",
-	"len":       "a number", "abs": "a number", "ceil": "a number", "floor": "a number",
-	"round": "a number", "int": "a number", "float": "a number", "mean": "a number",
-	"median": "a number", "sum": "a number", "count": "a number",
-	"indexOf": "a number", "lastIndexOf": "a number", "findIndex": "a number",
-	"findLastIndex": "a number", "hourOf": "a number",
-	"split": "a list", "splitAfter": "a list", "filter": "a list", "map": "a list",
-	"keys": "a list", "values": "a list", "sort": "a list", "sortBy": "a list",
-	"uniq": "a list", "flatten": "a list", "concat": "a list", "reverse": "a list",
-	"toPairs": "a list", "take": "a list",
-	"groupBy": "a map", "fromPairs": "a map",
-}
+var resultNouns = func() map[string]string {
+	m := map[string]string{}
+	for noun, names := range map[string][]string{
+		"a string": {"lower", "upper", "trim", "trimPrefix", "trimSuffix", "replace", "repeat",
+			"string", "toJSON", "toBase64", "fromBase64", "join", "type",
+			"emailDomain", "urlDomain", "b64decode"},
+		"a number": {"len", "abs", "ceil", "floor", "round", "int", "float", "mean", "median",
+			"sum", "count", "indexOf", "lastIndexOf", "findIndex", "findLastIndex", "hourOf"},
+		"a list": {"split", "splitAfter", "filter", "map", "keys", "values", "sort", "sortBy",
+			"uniq", "flatten", "concat", "reverse", "toPairs", "take"},
+		"a map": {"groupBy", "fromPairs"},
+	} {
+		for _, name := range names {
+			m[name] = noun
+		}
+	}
+	return m
+}()
 
 // neverBoolean returns the error of a condition n that is never boolean,
 // or nil. funcs may redefine a built-in's name, whose result is then
