@@ -20,6 +20,7 @@ func failingRules() []*detect.Rule {
 	title := "wrong"
 	return []*detect.Rule{
 		detect.MustCompile(&detect.Rule{
+			Severity:  detect.SeverityInfo,
 			ID:        "Test.Failing",
 			Condition: `action == "x"`,
 			Title:     "{action}",
@@ -30,7 +31,7 @@ func failingRules() []*detect.Rule {
 				{Name: "not an object", ExpectedResult: true, Log: "[1]"},
 			},
 		}),
-		{ID: "Test.Untested", Condition: "true"},
+		{Severity: detect.SeverityInfo, ID: "Test.Untested", Condition: "true"},
 	}
 }
 
