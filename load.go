@@ -53,7 +53,9 @@ func LoadFS(fsys fs.FS, root string) ([]*Rule, error) {
 
 // Load reads rule files and directories. A directory is read recursively
 // for files named *.yml or *.yaml, skipping names that start with a dot; a
-// file named explicitly is read whatever its name. The rules come back
+// file named explicitly is read whatever its name. Files and directories
+// matching Exclude are left out, and YAML files of a directory that are
+// not Panther files are skipped (see OnSkip). The rules come back
 // compiled and sorted by ID.
 //
 // Every problem of every file is reported, not just the first: the error

@@ -109,6 +109,12 @@ func TestLoadExclude(t *testing.T) {
 			t.Errorf("Exclude %q: %d rules, problems in %q; want %d rules, problems in %q", tc.exclude, len(rules), files, tc.rules, tc.errs)
 		}
 	}
+	// LoadFS excludes by the same patterns.
+	fsys := os.DirFS(dir)
+	lfs := Loader{Exclude: []string{"broken.yml", "drafts"}}
+	if rules, err := lfs.LoadFS(fsys, "."); err != nil || len(rules) != 2 {
+		t.Errorf("LoadFS with exclusions = %d rules, %v; want 2, no error", len(rules), err)
+	}
 	// A file named explicitly is excluded too.
 	l := Loader{Exclude: []string{"broken.yml"}}
 	if rules, err := l.Load(filepath.Join(dir, "broken.yml")); err != nil || len(rules) != 0 {
