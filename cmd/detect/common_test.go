@@ -31,7 +31,7 @@ func TestPlural(t *testing.T) {
 // names --lookup.
 func TestUsageAligned(t *testing.T) {
 	flagLine := regexp.MustCompile(`^  (-\S+(?: \S+)?)( {2,})\S`)
-	for name, usage := range map[string]string{"test": testUsage, "lint": lintUsage, "scan": scanUsage} {
+	for name, usage := range map[string]string{"test": testUsage, "lint": lintUsage, "scan": scanUsage, "catalog": catalogUsage} {
 		_, flags, ok := strings.Cut(usage, "\nFlags:\n")
 		if !ok {
 			t.Fatalf("%s usage has no Flags section", name)
