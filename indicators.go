@@ -111,7 +111,7 @@ func (r *Rule) Logic() (*Logic, error) {
 	}
 	l := &Logic{}
 	for _, c := range topConjuncts(root, nil) {
-		var x indicatorWalker
+		x := indicatorWalker{funcs: funcs}
 		x.walk(c, nil, false, true)
 		if len(x.out) == 1 && x.exact {
 			l.Conditions = append(l.Conditions, x.out[0].String())
@@ -233,6 +233,7 @@ func topConjuncts(n ast.Node, list []ast.Node) []ast.Node {
 // is left set when the expression is exactly its one indicator, so that the
 // indicator can stand for it as a line of logic.
 type indicatorWalker struct {
+	funcs *Functions
 	out   []Indicator
 	exact bool
 	seen  bool
@@ -290,7 +291,7 @@ func (x *indicatorWalker) walk(n ast.Node, base *string, neg, req bool) {
 			}
 		}
 	case *ast.CallNode:
-		if in, ok := callIndicator(n, base); ok {
+		if in, ok := x.callIndicator(n, base); ok {
 			x.add(in, neg, req)
 			return
 		}
@@ -332,7 +333,7 @@ func (x *indicatorWalker) disjunction(n *ast.BinaryNode, base *string, neg, req 
 	flatten(n)
 	var merged *Indicator
 	for _, s := range sides {
-		var w indicatorWalker
+		w := indicatorWalker{funcs: x.funcs}
 		w.walk(s, base, neg, true)
 		if len(w.out) != 1 || !w.exact {
 			merged = nil
@@ -358,7 +359,7 @@ func (x *indicatorWalker) disjunction(n *ast.BinaryNode, base *string, neg, req 
 	x.exact = false
 	var each [][]Indicator
 	for _, s := range sides {
-		var w indicatorWalker
+		w := indicatorWalker{funcs: x.funcs}
 		w.walk(s, base, neg, true)
 		each = append(each, w.out)
 	}
@@ -491,11 +492,68 @@ var libraryKinds = map[string]struct {
 	"glob": {"glob", false}, "hasPrefix": {"startswith", false}, "hasSuffix": {"endswith", false},
 }
 
-// callIndicator reads a library predicate of a field.
-func callIndicator(n *ast.CallNode, base *string) (Indicator, bool) {
+// IndicatorFunc tells what a call of a registered predicate tests, for
+// Rule.Logic: args are the call's arguments after the field, each a
+// constant (nil where the expression is not one). It returns the
+// indicator without its Field (the first argument's path), or false when
+// the call tests nothing Logic can name.
+type IndicatorFunc func(args []any) (Indicator, bool)
+
+// DescribeIndicator tells Rule.Logic how to read calls of the function
+// name, registered in the set, whose first argument is a field: a front
+// end's matching functions then show in catalogs as indicators.
+func (f *Functions) DescribeIndicator(name string, fn IndicatorFunc) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.names[name] {
+		return fmt.Errorf("detect: DescribeIndicator: no function %s is registered", name)
+	}
+	if f.describe == nil {
+		f.describe = map[string]IndicatorFunc{}
+	}
+	f.describe[name] = fn
+	return nil
+}
+
+func (f *Functions) indicatorFunc(name string) (IndicatorFunc, bool) {
+	if f == nil {
+		return nil, false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, ok := f.describe[name]
+	return fn, ok
+}
+
+// callIndicator reads a library predicate of a field, or a registered
+// function's that DescribeIndicator describes.
+func (x *indicatorWalker) callIndicator(n *ast.CallNode, base *string) (Indicator, bool) {
 	id, ok := n.Callee.(*ast.IdentifierNode)
 	if !ok {
 		return Indicator{}, false
+	}
+	if fn, ok := x.funcs.indicatorFunc(id.Value); ok && len(n.Arguments) > 0 {
+		path, _, ok := foldedPath(n.Arguments[0], base)
+		if !ok {
+			return Indicator{}, false
+		}
+		args := make([]any, len(n.Arguments)-1)
+		for i, a := range n.Arguments[1:] {
+			if v, ok := literal(a); ok {
+				args[i] = v
+			} else if list, ok := literalList(a); ok {
+				args[i] = list
+			}
+		}
+		in, ok := fn(args)
+		if !ok {
+			return Indicator{}, false
+		}
+		in.Field = path
+		if in.Values == nil {
+			in.Values = []any{}
+		}
+		return in, true
 	}
 	if id.Value == "inLookup" && len(n.Arguments) == 2 {
 		table, ok := n.Arguments[0].(*ast.StringNode)
@@ -530,8 +588,11 @@ func callIndicator(n *ast.CallNode, base *string) (Indicator, bool) {
 // ignoring case).
 func foldedPath(n ast.Node, base *string) (path string, fold, ok bool) {
 	// field ?? "" tests the field: the empty text stands in for nil.
+	// field ?? fallback tests the field, or what stands in for it when
+	// it is missing (the empty text, another path a front end reads): the
+	// field names it.
 	if b, isBinary := n.(*ast.BinaryNode); isBinary && b.Operator == "??" {
-		if s, isStr := b.Right.(*ast.StringNode); isStr && s.Value == "" {
+		if _, isLit := literal(b.Right); !isLit || isEmptyString(b.Right) {
 			return foldedPath(b.Left, base)
 		}
 	}
@@ -541,6 +602,11 @@ func foldedPath(n ast.Node, base *string) (path string, fold, ok bool) {
 	}
 	path, ok = nodePath(n, deref(base))
 	return path, false, ok
+}
+
+func isEmptyString(n ast.Node) bool {
+	s, ok := n.(*ast.StringNode)
+	return ok && s.Value == ""
 }
 
 // nodePath returns the event path that n reads, when n only reads a field:

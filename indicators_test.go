@@ -176,3 +176,35 @@ func ExampleRule_Logic() {
 	// action eq "RevokeUserSessions"
 	// action eq [RevokeUserSessions] true
 }
+
+func TestDescribeIndicator(t *testing.T) {
+	fns := detect.NewFunctions()
+	if err := fns.Register("hasWord", func(args ...any) (any, error) { return false, nil }, new(func(any, string) bool)); err != nil {
+		t.Fatal(err)
+	}
+	if err := fns.DescribeIndicator("nope", nil); err == nil {
+		t.Error("DescribeIndicator of an unregistered function: no error")
+	}
+	err := fns.DescribeIndicator("hasWord", func(args []any) (detect.Indicator, bool) {
+		return detect.Indicator{Kind: "word", Values: []any{args[0]}}, true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := detect.Compile(&detect.Rule{ID: "T", Condition: `hasWord(msg ?? lower(other), "evil") && !hasWord(title, "test")`}, detect.WithFunctions(fns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := r.Logic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, in := range l.Indicators {
+		got = append(got, ind(in))
+	}
+	want := []string{`msg word ["evil"] req`, `title !word ["test"] req`}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Indicators = %q; want %q", got, want)
+	}
+}

@@ -128,7 +128,7 @@ func entryOf(r *detect.Rule, opts Options) (*Entry, error) {
 		Tags:               nonNil(r.Tags),
 		DedupPeriodMinutes: dedupMinutes(r),
 		Threshold:          max(r.Threshold, 1),
-		Mitre:              mitreOf(r.Reports, r.Tags, opts.Attack),
+		Mitre:              mitreOf(reportsOf(r), r.Tags, opts.Attack),
 		Condition:          nonNil(logic.Conditions),
 		Tests:              len(r.Tests),
 		Body:               body(r.Source, opts.Files),
@@ -163,6 +163,15 @@ func severityName(s detect.Severity) string {
 		return n
 	}
 	return strings.ToUpper(n[:1]) + n[1:]
+}
+
+// reportsOf returns the reports ATT&CK entries are read from besides the
+// tags: none for a Sigma rule, whose reports are read from its tags.
+func reportsOf(r *detect.Rule) map[string][]string {
+	if formatOf(r) == "sigma" {
+		return nil
+	}
+	return r.Reports
 }
 
 // formatOf tells the rule format a rule was loaded from: sigma for Sigma

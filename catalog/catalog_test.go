@@ -7,12 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/detectkit/detect"
 	"github.com/detectkit/detect/catalog"
 	"github.com/detectkit/detect/rules"
+	"github.com/detectkit/detect/sigma"
 )
 
 // sharedAttack is the ATT&CK bundle beside the project, when it is there.
@@ -405,6 +407,43 @@ func TestPantherDetections(t *testing.T) {
 			if want := in.Field == "actionParams.dynamic.input.role.value"; in.Required != want {
 				t.Errorf("%s: %v required = %v; want %v", e.ID, in.Indicator, in.Required, want)
 			}
+		}
+	}
+}
+
+// TestSigmaEntry describes a Sigma rule: its format, its ATT&CK entries
+// from its tags and its matches as indicators.
+func TestSigmaEntry(t *testing.T) {
+	src := "title: Evil Login\nid: 9d2c5d2a-1111-4222-8333-944455556666\nlevel: high\n" +
+		"tags: [attack.credential-access, attack.t1110]\nlogsource: {product: okta, service: okta}\n" +
+		"detection:\n  sel: {eventType: user.session.start, outcome.result|startswith: fail}\n  condition: sel\n"
+	rs, err := sigma.Parse([]byte(src), "evil.yml", sigma.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attack, err := catalog.LoadAttackFile("testdata/attack-mini.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := catalog.Build(rs, catalog.Options{Attack: attack})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := c.Rules[0]
+	if e.Format != "sigma" || e.Severity != "High" || e.DisplayName != "Evil Login" || !reflect.DeepEqual(e.LogTypes, []string{"Okta.SystemLog"}) {
+		t.Errorf("entry = %+v", e)
+	}
+	want := []catalog.Mitre{{Tactic: "TA0006", TacticName: "Credential Access", Technique: "T1110", TechniqueName: "Brute Force"}}
+	if !reflect.DeepEqual(e.Mitre, want) {
+		t.Errorf("mitre = %+v; want %+v", e.Mitre, want)
+	}
+	var got []string
+	for _, in := range e.Indicators {
+		got = append(got, in.String())
+	}
+	for _, w := range []string{`eventType ieq "user.session.start"`, `outcome.result istartswith "fail"`} {
+		if !slices.Contains(got, w) {
+			t.Errorf("indicators %q lack %q", got, w)
 		}
 	}
 }
