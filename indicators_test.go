@@ -191,7 +191,7 @@ func TestDescribeIndicator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := detect.Compile(&detect.Rule{ID: "T", Condition: `hasWord(msg ?? lower(other), "evil") && !hasWord(title, "test")`}, detect.WithFunctions(fns))
+	r, err := detect.Compile(&detect.Rule{Severity: detect.SeverityInfo, ID: "T", Condition: `hasWord(msg ?? lower(other), "evil") && !hasWord(title, "test")`}, detect.WithFunctions(fns))
 	if err != nil {
 		t.Fatal(err)
 	}
