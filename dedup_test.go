@@ -44,7 +44,7 @@ func summary(i int, a *detect.Alert) string {
 }
 
 func testRule(id string, period time.Duration, threshold int) *detect.Rule {
-	return detect.MustCompile(&detect.Rule{ID: id, Condition: "true", DedupPeriod: period, Threshold: threshold})
+	return detect.MustCompile(&detect.Rule{Severity: detect.SeverityInfo, ID: id, Condition: "true", DedupPeriod: period, Threshold: threshold})
 }
 
 // run plays steps on d and returns the final states of the alerts in the

@@ -56,7 +56,7 @@ func ExampleEngine() {
 // A rule that fails on an event raises a RULE_ERROR alert, grouped by the
 // kind of failure; the other rules still run on the event.
 func ExampleEngine_ruleError() {
-	bigUpload := &detect.Rule{ID: "Big.Upload", Condition: `int(bytes) > 1000000`}
+	bigUpload := &detect.Rule{Severity: detect.SeverityInfo, ID: "Big.Upload", Condition: `int(bytes) > 1000000`}
 	eng, err := detect.NewEngine([]*detect.Rule{bigUpload}, detect.WithSink(detect.NewAlertWriter(os.Stdout)))
 	if err != nil {
 		fmt.Println(err)
@@ -72,7 +72,7 @@ func ExampleEngine_ruleError() {
 
 // NewEngine reports invalid options and rules instead of panicking.
 func ExampleNewEngine_error() {
-	_, err := detect.NewEngine([]*detect.Rule{{ID: "Bad", Condition: `action = "login"`}},
+	_, err := detect.NewEngine([]*detect.Rule{{Severity: detect.SeverityInfo, ID: "Bad", Condition: `action = "login"`}},
 		detect.WithSink(detect.NewAlertWriter(os.Stdout)))
 	fmt.Println(err)
 	_, err = detect.NewEngine(nil, detect.WithSink(detect.NewAlertWriter(os.Stdout)), detect.WithMaxGroups(0))

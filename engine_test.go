@@ -63,11 +63,11 @@ func process(t testing.TB, e *detect.Engine, events ...string) {
 
 func TestEngineRouting(t *testing.T) {
 	rs := []*detect.Rule{
-		{ID: "A", LogTypes: []string{"Type.A"}, Condition: "true"},
-		{ID: "AB", LogTypes: []string{"Type.A", "Type.B"}, Condition: "true"},
-		{ID: "Any", Condition: "true"},
-		{ID: "Off", LogTypes: []string{"Type.A"}, Condition: "true", Disabled: true},
-		{ID: "Quiet", LogTypes: []string{"Type.A"}, Condition: "true", SuppressAlerts: true},
+		{Severity: detect.SeverityInfo, ID: "A", LogTypes: []string{"Type.A"}, Condition: "true"},
+		{Severity: detect.SeverityInfo, ID: "AB", LogTypes: []string{"Type.A", "Type.B"}, Condition: "true"},
+		{Severity: detect.SeverityInfo, ID: "Any", Condition: "true"},
+		{Severity: detect.SeverityInfo, ID: "Off", LogTypes: []string{"Type.A"}, Condition: "true", Disabled: true},
+		{Severity: detect.SeverityInfo, ID: "Quiet", LogTypes: []string{"Type.A"}, Condition: "true", SuppressAlerts: true},
 	}
 	tests := []struct {
 		name    string
@@ -114,7 +114,7 @@ func TestEngineRouting(t *testing.T) {
 }
 
 func TestEngineLogTypesOfAlerts(t *testing.T) {
-	rs := []*detect.Rule{{ID: "R", LogTypes: []string{"Type.A", "Type.B"}, Condition: "true"}}
+	rs := []*detect.Rule{{Severity: detect.SeverityInfo, ID: "R", LogTypes: []string{"Type.A", "Type.B"}, Condition: "true"}}
 	for _, tt := range []struct {
 		name   string
 		events []string
@@ -144,8 +144,8 @@ func TestEngineRuleErrors(t *testing.T) {
 		Description: "checks ports", Runbook: "look", Reference: "ref", Threshold: 3,
 		DedupPeriod: 10 * time.Minute, Tags: []string{"t"},
 	}
-	other := &detect.Rule{ID: "Any.Port", Condition: `port != nil`, GroupBy: []string{"'all'"}}
-	quiet := &detect.Rule{ID: "Quiet", Condition: `int(port) > 5`, SuppressAlerts: true}
+	other := &detect.Rule{Severity: detect.SeverityInfo, ID: "Any.Port", Condition: `port != nil`, GroupBy: []string{"'all'"}}
+	quiet := &detect.Rule{Severity: detect.SeverityInfo, ID: "Quiet", Condition: `int(port) > 5`, SuppressAlerts: true}
 	e, c := newEngine(t, []*detect.Rule{failing, other, quiet})
 	process(t, e,
 		`{"port":"abc","timestamp":"2024-07-31T12:00:00Z"}`,
@@ -187,7 +187,7 @@ func TestEngineRuleErrors(t *testing.T) {
 
 func TestEngineEventTime(t *testing.T) {
 	clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	r := &detect.Rule{ID: "R", Condition: "true"}
+	r := &detect.Rule{Severity: detect.SeverityInfo, ID: "R", Condition: "true"}
 	tests := []struct {
 		name   string
 		event  string
@@ -244,7 +244,7 @@ func TestEngineEventTime(t *testing.T) {
 }
 
 func TestEngineEmitsWhenWindowsClose(t *testing.T) {
-	r := &detect.Rule{ID: "R", Condition: `kind == "x"`, GroupBy: []string{"user"}}
+	r := &detect.Rule{Severity: detect.SeverityInfo, ID: "R", Condition: `kind == "x"`, GroupBy: []string{"user"}}
 	e, c := newEngine(t, []*detect.Rule{r})
 	process(t, e,
 		`{"kind":"x","user":"a","timestamp":"2024-07-31T12:00:00Z"}`,
@@ -277,7 +277,7 @@ func TestEngineEmitsWhenWindowsClose(t *testing.T) {
 }
 
 func TestEngineInputs(t *testing.T) {
-	r := &detect.Rule{ID: "R", Condition: `user.name == "a"`}
+	r := &detect.Rule{Severity: detect.SeverityInfo, ID: "R", Condition: `user.name == "a"`}
 	e, c := newEngine(t, []*detect.Rule{r})
 	if err := e.Process([]byte(`{"user":{"name":"a"}}`)); err != nil {
 		t.Fatal(err)
@@ -313,7 +313,7 @@ func TestEngineSinkError(t *testing.T) {
 	boom := errors.New("disk full")
 	var sent int
 	sink := detect.AlertSinkFunc(func(*detect.Alert) error { sent++; return boom })
-	e, err := detect.NewEngine([]*detect.Rule{{ID: "R", Condition: "true", GroupBy: []string{"k"}}}, detect.WithSink(sink))
+	e, err := detect.NewEngine([]*detect.Rule{{Severity: detect.SeverityInfo, ID: "R", Condition: "true", GroupBy: []string{"k"}}}, detect.WithSink(sink))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +336,7 @@ func TestEngineSinkError(t *testing.T) {
 
 func TestNewEngineErrors(t *testing.T) {
 	sink := detect.WithSink(&collector{})
-	ok := &detect.Rule{ID: "OK", Condition: "true"}
+	ok := &detect.Rule{Severity: detect.SeverityInfo, ID: "OK", Condition: "true"}
 	d, _ := detect.NewLockedDedup(10)
 	tests := []struct {
 		name  string
@@ -354,9 +354,9 @@ func TestNewEngineErrors(t *testing.T) {
 		{"nil clock", []*detect.Rule{ok}, []detect.EngineOption{sink, detect.WithClock(nil)}, "WithClock(nil)"},
 		{"empty time field", []*detect.Rule{ok}, []detect.EngineOption{sink, detect.WithTimeFields("a..b")}, `invalid time field "a..b"`},
 		{"nil rule", []*detect.Rule{ok, nil}, []detect.EngineOption{sink}, "rule 2 is nil"},
-		{"rule without ID", []*detect.Rule{{Condition: "true"}}, []detect.EngineOption{sink}, "rule 1 has no ID"},
-		{"duplicate ID", []*detect.Rule{ok, {ID: "OK", Condition: "false", Disabled: true}}, []detect.EngineOption{sink}, "rule ID OK is used twice"},
-		{"compile error", []*detect.Rule{{ID: "Bad", Condition: "a ==="}}, []detect.EngineOption{sink}, "rule Bad: condition"},
+		{"rule without ID", []*detect.Rule{{Severity: detect.SeverityInfo, Condition: "true"}}, []detect.EngineOption{sink}, "rule 1 has no ID"},
+		{"duplicate ID", []*detect.Rule{ok, {Severity: detect.SeverityInfo, ID: "OK", Condition: "false", Disabled: true}}, []detect.EngineOption{sink}, "rule ID OK is used twice"},
+		{"compile error", []*detect.Rule{{Severity: detect.SeverityInfo, ID: "Bad", Condition: "a ==="}}, []detect.EngineOption{sink}, "rule Bad: condition"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -370,10 +370,10 @@ func TestNewEngineErrors(t *testing.T) {
 		})
 	}
 	var ce *detect.CompileError
-	if _, err := detect.NewEngine([]*detect.Rule{{ID: "Bad", Condition: "a ==="}}, sink); !errors.As(err, &ce) {
+	if _, err := detect.NewEngine([]*detect.Rule{{Severity: detect.SeverityInfo, ID: "Bad", Condition: "a ==="}}, sink); !errors.As(err, &ce) {
 		t.Errorf("NewEngine with a bad rule = %v; want a *CompileError", err)
 	}
-	if _, err := detect.NewEngine([]*detect.Rule{{ID: "Off", Condition: "a ===", Disabled: true}}, sink); err != nil {
+	if _, err := detect.NewEngine([]*detect.Rule{{Severity: detect.SeverityInfo, ID: "Off", Condition: "a ===", Disabled: true}}, sink); err != nil {
 		t.Errorf("NewEngine with a disabled bad rule = %v; want no error", err)
 	}
 	if _, err := detect.NewEngine(nil, sink, detect.WithDeduper(d), detect.WithTimeFields(), detect.WithClock(time.Now)); err != nil {
@@ -393,9 +393,9 @@ func TestEngineConcurrent(t *testing.T) {
 	for _, maxGroups := range []int{1000, 7} {
 		t.Run(fmt.Sprintf("max %d groups", maxGroups), func(t *testing.T) {
 			rs := []*detect.Rule{
-				{ID: "By.User", LogTypes: []string{"Test.Log"}, Condition: `action == "login"`, GroupBy: []string{"user"}, DedupPeriod: 10 * time.Minute},
-				{ID: "Odd", LogTypes: []string{"Test.Log"}, Condition: `n % 2 == 1`, GroupBy: []string{"user"}},
-				{ID: "Broken", LogTypes: []string{"Test.Log"}, Condition: `int(user) > 0`},
+				{Severity: detect.SeverityInfo, ID: "By.User", LogTypes: []string{"Test.Log"}, Condition: `action == "login"`, GroupBy: []string{"user"}, DedupPeriod: 10 * time.Minute},
+				{Severity: detect.SeverityInfo, ID: "Odd", LogTypes: []string{"Test.Log"}, Condition: `n % 2 == 1`, GroupBy: []string{"user"}},
+				{Severity: detect.SeverityInfo, ID: "Broken", LogTypes: []string{"Test.Log"}, Condition: `int(user) > 0`},
 				rules.WizRevokeUserSessions,
 			}
 			var mu sync.Mutex
@@ -501,8 +501,8 @@ func TestAlertJSON(t *testing.T) {
 func BenchmarkEngine(b *testing.B) {
 	rs := []*detect.Rule{
 		rules.WizRevokeUserSessions,
-		{ID: "Wiz.Failed", LogTypes: []string{"Wiz.Audit"}, Condition: `status == "FAILED"`, GroupBy: []string{"user.name"}, Threshold: 5},
-		{ID: "Other", LogTypes: []string{"Other.Log"}, Condition: "true"},
+		{Severity: detect.SeverityInfo, ID: "Wiz.Failed", LogTypes: []string{"Wiz.Audit"}, Condition: `status == "FAILED"`, GroupBy: []string{"user.name"}, Threshold: 5},
+		{Severity: detect.SeverityInfo, ID: "Other", LogTypes: []string{"Other.Log"}, Condition: "true"},
 	}
 	const n = 1024
 	raw := make([][]byte, n)
@@ -556,12 +556,12 @@ func BenchmarkEngine(b *testing.B) {
 func TestEngineIndexKeepsErrors(t *testing.T) {
 	var rs []*detect.Rule
 	for i := 0; i < 10; i++ { // enough leading equalities for an index
-		rs = append(rs, &detect.Rule{ID: fmt.Sprintf("Eq%d", i), Condition: fmt.Sprintf(`action == "A%d"`, i)})
+		rs = append(rs, &detect.Rule{Severity: detect.SeverityInfo, ID: fmt.Sprintf("Eq%d", i), Condition: fmt.Sprintf(`action == "A%d"`, i)})
 	}
 	rs = append(rs,
-		&detect.Rule{ID: "FailsFirst", Condition: `int(n) > 0 && action == "X"`},
-		&detect.Rule{ID: "EqualsFirst", Condition: `action == "X" && int(n) > 0`},
-		&detect.Rule{ID: "Matches", Condition: `action == "A3" && n == "abc"`},
+		&detect.Rule{Severity: detect.SeverityInfo, ID: "FailsFirst", Condition: `int(n) > 0 && action == "X"`},
+		&detect.Rule{Severity: detect.SeverityInfo, ID: "EqualsFirst", Condition: `action == "X" && int(n) > 0`},
+		&detect.Rule{Severity: detect.SeverityInfo, ID: "Matches", Condition: `action == "A3" && n == "abc"`},
 	)
 	// "X" in another field lets the prefilters of the X rules through.
 	const ev = `{"action": "A3", "n": "abc", "note": "X"}`

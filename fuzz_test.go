@@ -22,13 +22,13 @@ import (
 // arithmetic that may fail, closures that spend the evaluation's budget,
 // and templates.
 var ownRules = []*detect.Rule{
-	{ID: "F.Eq", Condition: `status == "SUCCESS" && action == "RevokeUserSessions"`, Title: "[{action}] by {user.name}", GroupBy: []string{"id"},
+	{Severity: detect.SeverityInfo, ID: "F.Eq", Condition: `status == "SUCCESS" && action == "RevokeUserSessions"`, Title: "[{action}] by {user.name}", GroupBy: []string{"id"},
 		Fields: []detect.Field{{Name: "ip", Expr: "sourceIP"}, {Name: "params", Expr: "actionParameters"}}},
-	{ID: "F.In", Condition: `action in ["CreateUser", "DeleteUser"] || user.name startsWith "adm"`},
-	{ID: "F.Nested", Condition: `any(items, .key == "x") || len(user.roles) > 1 || missing.a.b == nil`},
-	{ID: "F.Arith", Condition: `count + 1 > 2`, Fields: []detect.Field{{Name: "n", Expr: "int(count) * 2"}}},
-	{ID: "F.Re", Condition: `sourceIP matches "^10\\." || userAgent contains "curl"`},
-	{ID: "F.Loops", Condition: `any(items, any(items, # == #) && .name in tags) || count(tags, # contains action) > 1`,
+	{Severity: detect.SeverityInfo, ID: "F.In", Condition: `action in ["CreateUser", "DeleteUser"] || user.name startsWith "adm"`},
+	{Severity: detect.SeverityInfo, ID: "F.Nested", Condition: `any(items, .key == "x") || len(user.roles) > 1 || missing.a.b == nil`},
+	{Severity: detect.SeverityInfo, ID: "F.Arith", Condition: `count + 1 > 2`, Fields: []detect.Field{{Name: "n", Expr: "int(count) * 2"}}},
+	{Severity: detect.SeverityInfo, ID: "F.Re", Condition: `sourceIP matches "^10\\." || userAgent contains "curl"`},
+	{Severity: detect.SeverityInfo, ID: "F.Loops", Condition: `any(items, any(items, # == #) && .name in tags) || count(tags, # contains action) > 1`,
 		Title: "{join(map(items, string(.key)), \",\")}", GroupBy: []string{"user.name", "sourceIP"}},
 }
 
@@ -142,7 +142,7 @@ func FuzzCompile(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		r := &detect.Rule{ID: "F.Compile", Condition: src, Title: "{" + src + "}", Fields: []detect.Field{{Name: "v", Expr: src}}}
+		r := &detect.Rule{Severity: detect.SeverityInfo, ID: "F.Compile", Condition: src, Title: "{" + src + "}", Fields: []detect.Field{{Name: "v", Expr: src}}}
 		if _, err := detect.Compile(r); err != nil {
 			var ce *detect.CompileError
 			if !errors.As(err, &ce) {
@@ -224,7 +224,7 @@ func FuzzScanner(f *testing.F) {
 			}
 			return nil
 		})
-		all := append([]*detect.Rule{{ID: "F.Every", Condition: "true", GroupBy: []string{"id"}}}, fuzzRules...)
+		all := append([]*detect.Rule{{Severity: detect.SeverityInfo, ID: "F.Every", Condition: "true", GroupBy: []string{"id"}}}, fuzzRules...)
 		eng, err := detect.NewEngine(all, detect.WithSink(sink), detect.WithClock(fixedClock), detect.WithMaxGroups(4))
 		if err != nil {
 			t.Fatal(err)

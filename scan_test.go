@@ -76,7 +76,7 @@ func TestLineReader(t *testing.T) {
 func scan(t *testing.T, input io.Reader, max int) (alerts []int, reports []string, st ScanStats, err error) {
 	t.Helper()
 	sink := AlertSinkFunc(func(a *Alert) error { alerts = append(alerts, a.EventCount); return nil })
-	eng, err := NewEngine([]*Rule{{ID: "All", Condition: "true"}}, WithSink(sink), WithReplay())
+	eng, err := NewEngine([]*Rule{{Severity: SeverityInfo, ID: "All", Condition: "true"}}, WithSink(sink), WithReplay())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,9 +20,9 @@ var stressScale = flag.Int("stress", 1, "size of TestStress: each worker's share
 // threshold.
 func stressRules() []*detect.Rule {
 	return append(rules.All(),
-		&detect.Rule{ID: "S.Broken", Condition: `broken != nil && int(broken) > 0`},
-		&detect.Rule{ID: "S.Suppressed", Condition: `status == "SUCCESS"`, SuppressAlerts: true},
-		&detect.Rule{ID: "S.Threshold", Condition: `status != "SUCCESS"`, GroupBy: []string{"user.name"}, Threshold: 3, DedupPeriod: 10 * time.Minute},
+		&detect.Rule{Severity: detect.SeverityInfo, ID: "S.Broken", Condition: `broken != nil && int(broken) > 0`},
+		&detect.Rule{Severity: detect.SeverityInfo, ID: "S.Suppressed", Condition: `status == "SUCCESS"`, SuppressAlerts: true},
+		&detect.Rule{Severity: detect.SeverityInfo, ID: "S.Threshold", Condition: `status != "SUCCESS"`, GroupBy: []string{"user.name"}, Threshold: 3, DedupPeriod: 10 * time.Minute},
 	)
 }
 

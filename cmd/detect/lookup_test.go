@@ -37,7 +37,7 @@ func TestLookupFlag(t *testing.T) {
 			name:   "keys are case-sensitive by default",
 			args:   []string{"test", "--lookup", "admins=admins.csv", "rules"},
 			code:   1,
-			stdout: "FAIL Test.Admin: admin in capitals: result: want true, got false\n2 passed, 1 failed\n",
+			stdout: "rules/admin.yml:10: FAIL Test.Admin: admin in capitals: result: want true, got false (false: inLookup(\"admins\", user) with user = \"ALICE\")\n2 passed, 1 failed\n",
 		},
 		{
 			name:   "test with a JSON lines table and a key",

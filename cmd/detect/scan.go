@@ -19,7 +19,9 @@ import (
 	"github.com/detectkit/detect/rules"
 )
 
-const scanUsage = `usage: detect scan [--rules PATH]... [--log-type T] [--time-field F]... [--replay] [FILE...]
+var scanUsage = `usage: detect scan [--rules PATH]... [--log-type T] [--time-field F]... [--replay]
+                   [--lookup NAME=PATH]... [--exclude GLOB]...
+                   [--fail-on-rule-error] [FILE...]
 
 Scan reads JSON lines, one event per line, from each FILE in turn (plain or
 gzip; "-" or no FILE at all: standard input), runs the rules on every event,
@@ -62,12 +64,16 @@ Flags:
                      type; may be repeated, tried in order (default: as
                      above)
   --replay           print each alert once, with its final state
-` + lookupUsage + `
+  --fail-on-rule-error
+                     exit 1 when a rule failed on an event (a RULE_ERROR
+                     alert), for pipelines that replay logs as a check
+` + flagHelp(excludeUsage+lookupUsage, 21) + `
 Exit codes:
   0    every input was read, every line was a JSON object or blank, and
        every alert was written
   1    an input could not be read, a line was malformed, or alerts could
-       not be written (the scan still reads the other lines and inputs)
+       not be written (the scan still reads the other lines and inputs);
+       with --fail-on-rule-error, also when a rule failed on an event
   2    bad usage, or the rules could not be loaded
   130  interrupted by SIGINT (after the open alerts and the summary)
   143  stopped by SIGTERM (likewise)
@@ -86,6 +92,7 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	logType := fs.String("log-type", "", "")
 	replay := fs.Bool("replay", false, "")
 	fs.Var(&timeFields, "time-field", "")
+	failOnRuleError := fs.Bool("fail-on-rule-error", false, "")
 	var lookups lookupFlags
 	lookups.register(fs)
 	files, err := parseInterspersed(fs, args)
@@ -105,8 +112,9 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	rs := rules.All()
 	if len(rulePaths) > 0 {
-		if rs, err = loadRules(rulePaths, fns); err != nil {
-			fmt.Fprintf(stderr, "detect scan: %v\n", err)
+		if rs, err = loadRules(rulePaths, lookups.loader(fns, stderr, "scan")); err != nil {
+			printLoadProblems(stderr, err)
+			fmt.Fprintln(stderr, "detect scan: the rules cannot be loaded")
 			return 2
 		}
 	}
@@ -181,7 +189,7 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		con.println("detect scan: stopped (SIGTERM)")
 		return 143
 	}
-	if failed || st.Malformed > 0 || es.Failed > 0 {
+	if failed || st.Malformed > 0 || es.Failed > 0 || (*failOnRuleError && es.RuleErrors > 0) {
 		return 1
 	}
 	return 0
@@ -197,22 +205,23 @@ func summary(st detect.ScanStats, es detect.EngineStats, elapsed time.Duration) 
 		rate = fmt.Sprintf("%.0f", float64(st.Events)/elapsed.Seconds())
 	}
 	d := es.Dedup
-	lines := []string{fmt.Sprintf("detect scan: %d events, %d malformed lines, %d matches, %d alerts (%d alert lines written, %d failed), "+
-		"%d rule errors, %d windows expired below threshold (%d matches), %s events/s",
-		st.Events, st.Malformed, es.Matches, es.Alerts, es.Delivered, es.Failed,
-		es.RuleErrors, d.Expired, d.ExpiredHits, rate)}
+	lines := []string{fmt.Sprintf("detect scan: %s, %s, %s, %s (%s written, %d failed), %s, %s expired below threshold (%s), %s events/s",
+		plural(int(st.Events), "event"), plural(int(st.Malformed), "malformed line"), plural(int(es.Matches), "match"),
+		plural(int(es.Alerts), "alert"), plural(int(es.Delivered), "alert line"), es.Failed,
+		plural(int(es.RuleErrors), "rule error"), plural(int(d.Expired), "window"), plural(int(d.ExpiredHits), "match"), rate)}
 	if d.Evicted > 0 {
-		lines = append(lines, fmt.Sprintf("detect scan: dedup table full: %d groups evicted, %d alerts closed before their window ended, %d matches below threshold dropped",
-			d.Evicted, d.EvictedAlerts, d.EvictedHits))
+		lines = append(lines, fmt.Sprintf("detect scan: dedup table full: %s evicted, %s closed before their window ended, %s below threshold dropped",
+			plural(int(d.Evicted), "group"), plural(int(d.EvictedAlerts), "alert"), plural(int(d.EvictedHits), "match")))
 	}
 	for _, id := range slices.Sorted(maps.Keys(d.Rules)) {
 		c := d.Rules[id]
 		var parts []string
 		if c.Expired > 0 {
-			parts = append(parts, fmt.Sprintf("%d windows expired below threshold (%d matches)", c.Expired, c.ExpiredHits))
+			parts = append(parts, fmt.Sprintf("%s expired below threshold (%s)", plural(int(c.Expired), "window"), plural(int(c.ExpiredHits), "match")))
 		}
 		if c.Evicted > 0 {
-			parts = append(parts, fmt.Sprintf("%d groups evicted (%d alerts closed early, %d matches below threshold dropped)", c.Evicted, c.EvictedAlerts, c.EvictedHits))
+			parts = append(parts, fmt.Sprintf("%s evicted (%s closed early, %s below threshold dropped)",
+				plural(int(c.Evicted), "group"), plural(int(c.EvictedAlerts), "alert"), plural(int(c.EvictedHits), "match")))
 		}
 		if len(parts) > 0 {
 			lines = append(lines, fmt.Sprintf("detect scan: rule %s: %s", id, strings.Join(parts, ", ")))
@@ -222,10 +231,10 @@ func summary(st detect.ScanStats, es detect.EngineStats, elapsed time.Duration) 
 		c := es.Clocks[name]
 		var parts []string
 		if c.Distrusted > 0 {
-			parts = append(parts, fmt.Sprintf("%d event times distrusted", c.Distrusted))
+			parts = append(parts, plural(int(c.Distrusted), "event time")+" distrusted")
 		}
 		if c.Fallback > 0 {
-			parts = append(parts, fmt.Sprintf("%d events timed by the processing clock", c.Fallback))
+			parts = append(parts, plural(int(c.Fallback), "event")+" timed by the processing clock")
 		}
 		if len(parts) > 0 {
 			if name == "" {
@@ -303,10 +312,9 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// loadRules loads the rule files and directories named by paths, with the
-// lookup tables of fns (nil: none); tests replace it.
-var loadRules = func(paths []string, fns *detect.Functions) ([]*detect.Rule, error) {
-	l := detect.Loader{Functions: fns}
+// loadRules loads the rule files and directories named by paths with l;
+// tests replace it.
+var loadRules = func(paths []string, l detect.Loader) ([]*detect.Rule, error) {
 	return l.Load(paths...)
 }
 

@@ -171,12 +171,12 @@ func TestScanSummary(t *testing.T) {
 	es.Clocks = map[string]detect.ClockStats{"": {Fallback: 2}, "T": {Distrusted: 1}, "U": {Events: 4}}
 	got := strings.Join(summary(detect.ScanStats{Events: 10, Malformed: 1}, es, 2*time.Second), "\n")
 	want := strings.Join([]string{
-		"detect scan: 10 events, 1 malformed lines, 9 matches, 2 alerts (3 alert lines written, 1 failed), 1 rule errors, 1 windows expired below threshold (2 matches), 5 events/s",
-		"detect scan: dedup table full: 3 groups evicted, 1 alerts closed before their window ended, 4 matches below threshold dropped",
-		"detect scan: rule A.Th: 1 windows expired below threshold (2 matches)",
-		"detect scan: rule B.Flood: 3 groups evicted (1 alerts closed early, 4 matches below threshold dropped)",
+		"detect scan: 10 events, 1 malformed line, 9 matches, 2 alerts (3 alert lines written, 1 failed), 1 rule error, 1 window expired below threshold (2 matches), 5 events/s",
+		"detect scan: dedup table full: 3 groups evicted, 1 alert closed before their window ended, 4 matches below threshold dropped",
+		"detect scan: rule A.Th: 1 window expired below threshold (2 matches)",
+		"detect scan: rule B.Flood: 3 groups evicted (1 alert closed early, 4 matches below threshold dropped)",
 		"detect scan: clock (no log type): 2 events timed by the processing clock",
-		"detect scan: clock T: 1 event times distrusted",
+		"detect scan: clock T: 1 event time distrusted",
 	}, "\n")
 	if got != want {
 		t.Errorf("summary:\n%s\nwant:\n%s", got, want)
