@@ -88,7 +88,7 @@ func ExampleNewEngine_error() {
 // one record per alert, for back-tests. Each log type has its own clock,
 // which a time from the future does not move.
 func ExampleWithReplay() {
-	r := &detect.Rule{ID: "Logins", LogTypes: []string{"Auth"}, Condition: `action == "login"`, GroupBy: []string{"user"}, Threshold: 2}
+	r := &detect.Rule{Severity: detect.SeverityLow, ID: "Logins", LogTypes: []string{"Auth"}, Condition: `action == "login"`, GroupBy: []string{"user"}, Threshold: 2}
 	sink := detect.AlertSinkFunc(func(a *detect.Alert) error {
 		fmt.Printf("%s %s/%s: %d events from %s\n", a.Step, a.RuleID, a.Dedup, a.EventCount, a.CreationTime.Format(time.TimeOnly))
 		return nil

@@ -15,7 +15,7 @@ import (
 // alert and closes the one its key had, the alert-heaviest stream there
 // is. The events are fed decoded, one goroutine.
 func BenchmarkEngineAlerts(b *testing.B) {
-	r := &detect.Rule{ID: "Every", LogTypes: []string{"T"}, Condition: "true", GroupBy: []string{"k"}, DedupPeriod: 60e9}
+	r := &detect.Rule{Severity: detect.SeverityLow, ID: "Every", LogTypes: []string{"T"}, Condition: "true", GroupBy: []string{"k"}, DedupPeriod: 60e9}
 	const n = 1 << 16
 	events := make([]*detect.Event, n)
 	for i := range events {
@@ -55,7 +55,7 @@ func BenchmarkLifecycle(b *testing.B) {
 		rule  *detect.Rule
 		event func(i int) string
 	}{
-		{"every-event", &detect.Rule{ID: "Every", LogTypes: []string{"T"}, Condition: "true", GroupBy: []string{"k"}, DedupPeriod: 60e9},
+		{"every-event", &detect.Rule{Severity: detect.SeverityLow, ID: "Every", LogTypes: []string{"T"}, Condition: "true", GroupBy: []string{"k"}, DedupPeriod: 60e9},
 			func(i int) string {
 				return fmt.Sprintf(`{"p_log_type":"T","k":%d,"p_event_time":%d}`, i%1024, 1_700_000_000+i)
 			}},

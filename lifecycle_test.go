@@ -35,7 +35,7 @@ func (r *recorder) Send(a *detect.Alert) error { r.got = append(r.got, a); retur
 func TestAlertLifecycle(t *testing.T) {
 	for _, threshold := range []int{1, 3} {
 		t.Run(fmt.Sprintf("threshold %d", threshold), func(t *testing.T) {
-			r := &detect.Rule{ID: "R", Condition: `kind == "x"`, GroupBy: []string{"user"}, Threshold: threshold, DedupPeriod: 10 * time.Minute}
+			r := &detect.Rule{Severity: detect.SeverityLow, ID: "R", Condition: `kind == "x"`, GroupBy: []string{"user"}, Threshold: threshold, DedupPeriod: 10 * time.Minute}
 			rec := &recorder{}
 			e, err := detect.NewEngine([]*detect.Rule{r}, detect.WithSink(rec))
 			if err != nil {
@@ -85,7 +85,7 @@ func TestAlertLifecycle(t *testing.T) {
 // TestAlertLifecycleFlush checks that Flush delivers the final state of an
 // open alert, and that in replay mode only final states are delivered.
 func TestAlertLifecycleFlush(t *testing.T) {
-	r := &detect.Rule{ID: "R", Condition: "true", GroupBy: []string{"user"}, Threshold: 2}
+	r := &detect.Rule{Severity: detect.SeverityLow, ID: "R", Condition: "true", GroupBy: []string{"user"}, Threshold: 2}
 	events := []string{
 		`{"user":"a","p_event_time":"2024-07-31T10:00:00Z"}`,
 		`{"user":"b","p_event_time":"2024-07-31T10:01:00Z"}`,
@@ -123,7 +123,7 @@ func TestAlertLifecycleFlush(t *testing.T) {
 
 // failedLogins is the rule of the clock scenarios: five failed logins of
 // one user within an hour.
-var failedLogins = &detect.Rule{ID: "Failed.Logins", LogTypes: []string{"T"}, Condition: `action == "Login"`, GroupBy: []string{"user"}, Threshold: 5}
+var failedLogins = &detect.Rule{Severity: detect.SeverityLow, ID: "Failed.Logins", LogTypes: []string{"T"}, Condition: `action == "Login"`, GroupBy: []string{"user"}, Threshold: 5}
 
 func logins(from, n int) []string {
 	var out []string
@@ -236,7 +236,7 @@ func distrusted(clock string, n uint64) func(*testing.T, detect.EngineStats) {
 // day) closes the old windows once the stream confirms it: at the third
 // event at the new time, before any Flush.
 func TestClockJump(t *testing.T) {
-	r := &detect.Rule{ID: "R", LogTypes: []string{"T"}, Condition: "true", GroupBy: []string{"user"}}
+	r := &detect.Rule{Severity: detect.SeverityLow, ID: "R", LogTypes: []string{"T"}, Condition: "true", GroupBy: []string{"user"}}
 	rec := &recorder{}
 	e, err := detect.NewEngine([]*detect.Rule{r}, detect.WithSink(rec))
 	if err != nil {
@@ -270,7 +270,7 @@ func TestClockJump(t *testing.T) {
 // windowed on their own time fields, that WithLogTypeTimeFields overrides
 // a log type's, and that events without a time are counted.
 func TestLogTypeTimeFields(t *testing.T) {
-	ct := &detect.Rule{ID: "CT", LogTypes: []string{"AWS.CloudTrail", "Okta.SystemLog", "My.Log"}, Condition: "true", GroupBy: []string{"p_log_type"}, DedupPeriod: 10 * time.Minute}
+	ct := &detect.Rule{Severity: detect.SeverityLow, ID: "CT", LogTypes: []string{"AWS.CloudTrail", "Okta.SystemLog", "My.Log"}, Condition: "true", GroupBy: []string{"p_log_type"}, DedupPeriod: 10 * time.Minute}
 	rec := &recorder{}
 	e, err := detect.NewEngine([]*detect.Rule{ct}, detect.WithSink(rec), detect.WithReplay(),
 		detect.WithLogTypeTimeFields("My.Log", "meta.at"),
@@ -310,7 +310,7 @@ func TestLogTypeTimeFields(t *testing.T) {
 // evicts its own groups, not another rule's: the victim's alert is the one
 // of the stream without the flood, and every match is accounted for.
 func TestEvictionFlood(t *testing.T) {
-	junk := &detect.Rule{ID: "Junk", LogTypes: []string{"T"}, Condition: `action == "Junk"`, GroupBy: []string{"key"}}
+	junk := &detect.Rule{Severity: detect.SeverityLow, ID: "Junk", LogTypes: []string{"T"}, Condition: `action == "Junk"`, GroupBy: []string{"key"}}
 	flood := make([]string, 20_000)
 	for i := range flood {
 		flood[i] = fmt.Sprintf(`{"p_log_type":"T","action":"Junk","key":"k%d","p_event_time":"2025-01-01T00:02:30Z"}`, i)
@@ -437,7 +437,7 @@ func TestSinkRetry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sink := &flakySink{errs: tt.errs}
-			e, err := detect.NewEngine([]*detect.Rule{{ID: "R", Condition: "true"}}, detect.WithSink(sink),
+			e, err := detect.NewEngine([]*detect.Rule{{Severity: detect.SeverityLow, ID: "R", Condition: "true"}}, detect.WithSink(sink),
 				detect.WithReplay(), detect.WithSinkRetry(3, time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
@@ -471,7 +471,7 @@ func canceled() context.Context {
 // every line read whole; and that Flush then delivers the open alerts.
 func TestScannerContext(t *testing.T) {
 	rec := &recorder{}
-	e, err := detect.NewEngine([]*detect.Rule{{ID: "R", Condition: "true", GroupBy: []string{"k"}}}, detect.WithSink(rec))
+	e, err := detect.NewEngine([]*detect.Rule{{Severity: detect.SeverityLow, ID: "R", Condition: "true", GroupBy: []string{"k"}}}, detect.WithSink(rec))
 	if err != nil {
 		t.Fatal(err)
 	}
