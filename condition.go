@@ -315,6 +315,9 @@ func compileExpr(source string, kind exprKind, funcs *Functions, lim Limits) (*p
 	if err != nil {
 		return nil, newExprError(err, source)
 	}
+	if e := neverBoolean(tree.Node, source, funcs); kind == kindBool && e != nil {
+		return nil, e
+	}
 	rw := rewriter{config: config, funcs: funcs, maxNodes: lim.MaxNodes, room: lim.MaxNodes - countNodes(tree.Node)}
 	tree.Node = rw.rewrite(tree.Node)
 	if rw.err != nil {
@@ -676,7 +679,7 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		if id, ok := n.Callee.(*ast.IdentifierNode); !ok {
 			n.Callee = rw.rewrite(n.Callee)
 		} else if _, known := rw.config.Functions[id.Value]; !known && id.Value != "$env" {
-			msg := "unknown function " + id.Value
+			msg := "unknown function " + id.Value + rw.didYouMean(id.Value)
 			if _, isDef := rw.funcs.definition(id.Value); isDef {
 				msg = "definition " + id.Value + " takes no arguments"
 			}

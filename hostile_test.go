@@ -65,7 +65,7 @@ func TestHostileEvaluations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := Compile(&Rule{ID: "R.Hostile", Condition: tt.cond})
+			r, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.Hostile", Condition: tt.cond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +128,7 @@ func TestUniq(t *testing.T) {
 		{`len(uniq(1..100000)) == 100000`, nil, true},
 		{`uniq(nil) == nil`, nil, false},
 	} {
-		r := &Rule{ID: "R.Uniq", Condition: tt.cond}
+		r := &Rule{Severity: SeverityInfo, ID: "R.Uniq", Condition: tt.cond}
 		if tt.event == nil {
 			tt.event = map[string]any{}
 		}
@@ -146,7 +146,7 @@ func TestUniq(t *testing.T) {
 	for i := range objs {
 		objs[i] = map[string]any{"i": i}
 	}
-	_, err := (&Rule{ID: "R.Uniq", Condition: `len(uniq(l)) > 0`}).Evaluate(map[string]any{"l": objs})
+	_, err := (&Rule{Severity: SeverityInfo, ID: "R.Uniq", Condition: `len(uniq(l)) > 0`}).Evaluate(map[string]any{"l": objs})
 	checkOverBudget(t, "Evaluate(uniq of 2,000 objects)", err, "R.Uniq", "condition")
 }
 
@@ -162,7 +162,7 @@ func TestMalformedAlerts(t *testing.T) {
 	input := strings.Join([]string{match, deep, long, "not json", match}, "\n") + "\n"
 	for _, on := range []bool{true, false} {
 		var alerts []*Alert
-		eng, err := NewEngine([]*Rule{{ID: "R.Revoke", Condition: `action == "RevokeUserSessions"`, DedupPeriod: time.Hour}},
+		eng, err := NewEngine([]*Rule{{Severity: SeverityInfo, ID: "R.Revoke", Condition: `action == "RevokeUserSessions"`, DedupPeriod: time.Hour}},
 			WithSink(AlertSinkFunc(func(a *Alert) error { alerts = append(alerts, a); return nil })),
 			WithClock(func() time.Time { return time.Unix(1700000000, 0) }))
 		if err != nil {
@@ -177,9 +177,10 @@ func TestMalformedAlerts(t *testing.T) {
 		}
 		var bad, rule []*Alert
 		for _, a := range alerts {
-			if a.Type == AlertMalformed {
+			switch {
+			case a.Type == AlertMalformed:
 				bad = append(bad, a)
-			} else {
+			case a.Step == StepFinal:
 				rule = append(rule, a)
 			}
 		}

@@ -25,6 +25,20 @@ type Loader struct {
 	// Limits are those of the rules loaded (see WithLimits); the zero
 	// value means the defaults.
 	Limits Limits
+
+	// Exclude lists glob patterns (as path.Match takes them, with forward
+	// slashes) of files and directories to leave out. A pattern matches
+	// a file's or directory's base name, its path relative to the
+	// directory named to Load, or its path as given: "docker-compose.yml",
+	// "vendor", "drafts/*.yml".
+	Exclude []string
+
+	// OnSkip, when set, is told of each file found in a directory that is
+	// read but left out because it is not a Panther file at all: a YAML
+	// list, or a mapping with no AnalysisType nor any other Panther key
+	// (a docker-compose.yml beside the rules). Such a file named
+	// explicitly is a problem instead.
+	OnSkip func(file, reason string)
 }
 
 // Load reads rule files and directories with a zero Loader. See
@@ -43,7 +57,9 @@ func LoadFS(fsys fs.FS, root string) ([]*Rule, error) {
 
 // Load reads rule files and directories. A directory is read recursively
 // for files named *.yml or *.yaml, skipping names that start with a dot; a
-// file named explicitly is read whatever its name. The rules come back
+// file named explicitly is read whatever its name. Files and directories
+// matching Exclude are left out, and YAML files of a directory that are
+// not Panther files are skipped (see OnSkip). The rules come back
 // compiled and sorted by ID.
 //
 // Every problem of every file is reported, not just the first: the error
@@ -53,7 +69,7 @@ func LoadFS(fsys fs.FS, root string) ([]*Rule, error) {
 func (l *Loader) Load(paths ...string) ([]*Rule, error) {
 	var names []string
 	var errs []*FileError
-	seen := map[string]bool{}
+	seen, walked := map[string]bool{}, map[string]bool{}
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
@@ -61,7 +77,7 @@ func (l *Loader) Load(paths ...string) ([]*Rule, error) {
 			continue
 		}
 		if !info.IsDir() {
-			if !seen[filepath.Clean(p)] {
+			if !seen[filepath.Clean(p)] && !l.excluded(p, "") {
 				seen[filepath.Clean(p)] = true
 				names = append(names, p)
 			}
@@ -80,13 +96,13 @@ func (l *Loader) Load(paths ...string) ([]*Rule, error) {
 					return nil
 				}
 			}
-			return visit(name, d, err, p, filepath.Clean, seen, &names, &errs)
+			return l.visit(name, d, err, p, filepath.Clean, seen, walked, &names, &errs)
 		})
 		if err != nil {
 			errs = append(errs, &FileError{File: p, Msg: pathError(err), Err: err})
 		}
 	}
-	return l.load(names, readRuleFile, errs)
+	return l.load(names, walked, readRuleFile, errs)
 }
 
 // MaxRuleFileBytes is the largest rule file that Load and LoadFS read; a
@@ -178,7 +194,7 @@ func (l *Loader) LoadFS(fsys fs.FS, root string) ([]*Rule, error) {
 	}
 	var names []string
 	var errs []*FileError
-	seen := map[string]bool{}
+	seen, walked := map[string]bool{}, map[string]bool{}
 	info, err := fs.Stat(fsys, root)
 	switch {
 	case err != nil:
@@ -187,13 +203,13 @@ func (l *Loader) LoadFS(fsys fs.FS, root string) ([]*Rule, error) {
 		names = append(names, root)
 	default:
 		err = fs.WalkDir(fsys, root, func(name string, d fs.DirEntry, err error) error {
-			return visit(name, d, err, root, path.Clean, seen, &names, &errs)
+			return l.visit(name, d, err, root, path.Clean, seen, walked, &names, &errs)
 		})
 		if err != nil {
 			errs = append(errs, &FileError{File: root, Msg: pathError(err), Err: err})
 		}
 	}
-	return l.load(names, func(name string) ([]byte, error) { return readRuleFileFS(fsys, name) }, errs)
+	return l.load(names, walked, func(name string) ([]byte, error) { return readRuleFileFS(fsys, name) }, errs)
 }
 
 // errOutside is the problem of a rule file, found in a directory, that is
@@ -214,8 +230,9 @@ func linksOutside(root, name string) (bool, error) {
 	return rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)), nil
 }
 
-// visit collects the rule files of a directory walk.
-func visit(name string, d fs.DirEntry, err error, root string, clean func(string) string, seen map[string]bool, names *[]string, errs *[]*FileError) error {
+// visit collects the rule files of a directory walk, and marks them as
+// found in a directory in walked.
+func (l *Loader) visit(name string, d fs.DirEntry, err error, root string, clean func(string) string, seen, walked map[string]bool, names *[]string, errs *[]*FileError) error {
 	if err != nil {
 		*errs = append(*errs, &FileError{File: name, Msg: pathError(err), Err: err})
 		if d != nil && d.IsDir() {
@@ -224,6 +241,12 @@ func visit(name string, d fs.DirEntry, err error, root string, clean func(string
 		return nil
 	}
 	hidden := strings.HasPrefix(d.Name(), ".") && name != root
+	if name != root && l.excluded(name, root) {
+		if d.IsDir() {
+			return fs.SkipDir
+		}
+		return nil
+	}
 	if d.IsDir() {
 		if hidden {
 			return fs.SkipDir
@@ -235,6 +258,7 @@ func visit(name string, d fs.DirEntry, err error, root string, clean func(string
 		return nil
 	}
 	seen[clean(name)] = true
+	walked[name] = true
 	*names = append(*names, name)
 	return nil
 }
@@ -251,12 +275,12 @@ func pathError(err error) string {
 
 // load parses the files, defines the globals, then builds and compiles the
 // rules, collecting every problem.
-func (l *Loader) load(names []string, read func(string) ([]byte, error), errs []*FileError) ([]*Rule, error) {
+func (l *Loader) load(names []string, walked map[string]bool, read func(string) ([]byte, error), errs []*FileError) ([]*Rule, error) {
 	funcs := l.Functions
 	if funcs == nil {
 		funcs = NewFunctions()
 	}
-	st := &loadState{funcs: funcs, limits: l.Limits.withDefaults(), defined: map[string]string{}, ruleIDs: map[string]string{}, globalIDs: map[string]string{}}
+	st := &loadState{funcs: funcs, limits: l.Limits.withDefaults(), defined: map[string]string{}, ruleIDs: map[string]string{}, globalIDs: map[string]string{}, globalDefs: map[string]string{}}
 	var files []*parsedFile
 	for _, name := range names {
 		data, err := read(name)
@@ -264,7 +288,14 @@ func (l *Loader) load(names []string, read func(string) ([]byte, error), errs []
 			errs = append(errs, &FileError{File: name, Msg: pathError(err), Err: err})
 			continue
 		}
-		files = append(files, parseFile(name, data))
+		pf := parseFile(name, data, walked[name])
+		if pf.skipped != "" {
+			if l.OnSkip != nil {
+				l.OnSkip(name, pf.skipped)
+			}
+			continue
+		}
+		files = append(files, pf)
 	}
 	// Definitions first: any rule may use those of any file.
 	for _, pf := range files {
