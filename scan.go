@@ -177,7 +177,9 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, name string) error {
 		}
 		if err != nil {
 			s.malformed.Add(1)
-			bad.add(lr.line, err, s.Engine.clock())
+			if s.MalformedAlerts {
+				bad.add(lr.line, err, s.Engine.clock())
+			}
 			if s.OnMalformed != nil {
 				s.OnMalformed(&LineError{Name: name, Line: lr.line, Err: err})
 			}
