@@ -96,7 +96,7 @@ func TestHostileEvaluations(t *testing.T) {
 				if !errors.As(err, &ee) || !(errors.Is(err, errOverBudget) || strings.Contains(err.Error(), "memory budget")) {
 					t.Errorf("%s: Evaluate(%s) = %v; want a rule error over the budget", in.name, tt.cond, err)
 				}
-				if limit := 2 * time.Second; elapsed > limit {
+				if limit := 2 * time.Second * slowdown(); elapsed > limit {
 					t.Errorf("%s: Evaluate(%s) took %v; want under %v", in.name, tt.cond, elapsed, limit)
 				}
 				// What the evaluation allocated, beyond the event's
@@ -137,7 +137,7 @@ func TestUniq(t *testing.T) {
 		if got != tt.want || tt.want && err != nil {
 			t.Errorf("Evaluate(%s) = %v, %v; want %v", tt.cond, got, err, tt.want)
 		}
-		if d := time.Since(start); d > time.Second {
+		if d := time.Since(start); d > time.Second*slowdown() {
 			t.Errorf("Evaluate(%s) took %v", tt.cond, d)
 		}
 	}

@@ -23,7 +23,7 @@ func loadBounded(t *testing.T, name, text string, limit time.Duration, alloc uin
 	_, err := LoadFS(fstest.MapFS{"rule.yml": {Data: []byte(text)}}, ".")
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&after)
-	if elapsed > limit {
+	if limit *= slowdown(); elapsed > limit {
 		t.Errorf("%s: LoadFS took %v; want under %v", name, elapsed, limit)
 	}
 	if a := after.TotalAlloc - before.TotalAlloc; a > alloc {
