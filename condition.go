@@ -110,23 +110,29 @@ type program struct {
 // fewer than MaxEvalMemory elements in all, repeat may build fewer than
 // MaxEvalMemory bytes, and replace may add fewer. An evaluation that
 // builds more fails with a rule error (*EvalError) instead of running out
-// of memory.
+// of memory. It is the default of Limits.MaxEvalMemory, which sets expr's
+// budget; repeat, replace and split are bounded by this constant.
 const MaxEvalMemory = 1_000_000
 
 // MaxEvalCost is the budget of one evaluation of an expression, in steps:
 // an evaluation that would spend more fails with a rule error (*EvalError)
-// instead of stalling, at about 100 ns a step.
+// instead of stalling. A step takes from about 100 ns to about a
+// microsecond (nested closures), so the budget is at most about a second.
+// It is the default of Limits.MaxEvalCost.
 //
 // A closure builtin (all, any, none, one, filter, map, count, sum, find,
 // groupBy, sortBy, reduce, ...) spends one step per element of the
-// collection it iterates. Inside the predicate of a closure over a
-// collection that comes from the event (anything but a literal list or
-// range), where the work multiplies with the size of the event, each field
-// read, each use of #acc or a variable, each operand of +, in, contains,
-// startsWith, endsWith and matches, and each argument of a builtin spends
-// one step more, and one per 64 bytes of text or per element of a list or
-// map that it hands over. Expressions without closures spend nothing:
-// their work grows with the event only linearly.
+// collection it iterates. Inside the predicate of any closure, each field
+// read, each use of #acc or a variable, each operand of in, contains,
+// startsWith and endsWith, and each argument of a builtin spends one step
+// more, and one per 64 bytes of text or per element of a list or map that
+// it hands over. Inside closures and out, matches spends by the text's
+// length times its pattern's size, and the text functions (lower, upper,
+// split, repeat, replace...), + and the builtins that build text or
+// collections (fromJSON, toJSON, string, concat, flatten, sort, uniq,
+// join...) spend by what they read and build. Comparisons, field reads
+// and contains outside closures spend nothing: their work grows with the
+// event only linearly.
 const MaxEvalCost = 1_000_000
 
 // stepBytes is the text that costs one step.
