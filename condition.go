@@ -283,7 +283,7 @@ func errorAt(node ast.Node, source, format string, args ...any) *exprError {
 // MaxNodes is the largest expression, in syntax tree nodes, that a rule may
 // use, counting the definitions it calls (see Functions.Define) as if their
 // expressions were written in its place. Larger expressions are compile
-// errors.
+// errors. It is the default of Limits.MaxNodes.
 const MaxNodes = 10000
 
 // countNodes returns the number of nodes in the tree rooted at n.
