@@ -330,6 +330,7 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if e := checkBoolPositions(tree.Node, source); e != nil {
 		return nil, e
 	}
+	nilSafeEquality(tree.Node)
 	if kind == kindBool {
 		// A condition whose type is known must be boolean; one whose type
 		// depends on the event is checked when it runs.
@@ -398,6 +399,49 @@ func checkBoolPositions(root ast.Node, source string) *exprError {
 		return false
 	})
 	return found
+}
+
+// interfaceType is the type of a value whose type is known only when it
+// runs.
+var interfaceType = reflect.TypeOf((*any)(nil)).Elem()
+
+// nilSafeEquality makes == and != hold to the nil rules when the checker
+// typed both operands as strings (or both as ints): expr then compares
+// them with an instruction that fails on nil, and an operand so typed may
+// still be nil, as the variable v of `let v = x ? "m" : nil; v == "q"` or
+// first(list) of an empty list. Each operand that may be nil is typed as
+// an interface, for which expr compares with runtime.Equal, as it does
+// operands of unknown type.
+func nilSafeEquality(root ast.Node) {
+	ast.Find(root, func(n ast.Node) bool {
+		b, ok := n.(*ast.BinaryNode)
+		if !ok || (b.Operator != "==" && b.Operator != "!=") || b.Left.Type() == nil || b.Right.Type() == nil {
+			return false
+		}
+		l, r := b.Left.Type().Kind(), b.Right.Type().Kind()
+		if l != r || (l != reflect.String && l != reflect.Int) {
+			return false
+		}
+		for _, op := range []ast.Node{b.Left, b.Right} {
+			if mayBeNil(op) {
+				op.SetType(interfaceType)
+			}
+		}
+		return false
+	})
+}
+
+// mayBeNil reports whether n, which the checker typed as a string or an
+// int, may be nil when it runs: anything but a literal, an operation or a
+// call of a function, whose results have the types they are declared with.
+func mayBeNil(n ast.Node) bool {
+	switch n.(type) {
+	case *ast.StringNode, *ast.IntegerNode, *ast.UnaryNode, *ast.CallNode, *ast.ConstantNode:
+		return false
+	case *ast.BinaryNode:
+		return n.(*ast.BinaryNode).Operator == "??"
+	}
+	return true
 }
 
 // call builds a call of one of the internal functions at loc.
