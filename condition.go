@@ -661,6 +661,7 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		return n
 
 	case *ast.BuiltinNode:
+		backwardsAsReduce(n)
 		closure := closureBuiltins[n.Name] && len(n.Arguments) > 0
 		dynamic := closure && !constantCollection(n.Arguments[0])
 		for i := range n.Arguments {
@@ -748,6 +749,58 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		return n
 	}
 	return n
+}
+
+// backwardsAsReduce rewrites findLast(list, p), findLastIndex(list, p) and
+// last(filter(list, p)) (which expr's optimizer turns into findLast) into
+// reduce(list, p ? # : #acc, nil), with #index for findLastIndex: the same
+// value, the last element or index for which p holds, else nil. expr
+// v1.17.8 compiles the backward loop of findLast and findLastIndex so that
+// each step leaves a value on the VM's stack, which corrupts the values of
+// any closure around them: map(list, findLast(...)) gives wrong elements.
+// A predicate that uses #acc, which only a reduce may, or #index, which
+// findLast may not, is left as it is, for expr to reject.
+func backwardsAsReduce(n *ast.BuiltinNode) {
+	name, args := n.Name, n.Arguments
+	if name == "last" && len(args) == 1 {
+		f, ok := args[0].(*ast.BuiltinNode)
+		if !ok || f.Name != "filter" {
+			return
+		}
+		name, args = "findLast", f.Arguments
+	}
+	if (name != "findLast" && name != "findLastIndex") || len(args) != 2 {
+		return
+	}
+	p, ok := args[1].(*ast.PredicateNode)
+	if !ok || usesPointer(p.Node, "acc") || usesPointer(p.Node, "index") {
+		return
+	}
+	loc := n.Location()
+	found := &ast.PointerNode{}
+	if name == "findLastIndex" {
+		found.Name = "index"
+	}
+	acc := &ast.PointerNode{Name: "acc"}
+	none := &ast.NilNode{}
+	choice := &ast.ConditionalNode{Cond: p.Node, Exp1: found, Exp2: acc}
+	for _, x := range []ast.Node{found, acc, none, choice} {
+		x.SetLocation(loc)
+	}
+	p.Node = choice
+	n.Name, n.Arguments = "reduce", []ast.Node{args[0], p, none}
+}
+
+// usesPointer reports whether n refers to #name, in any closure.
+func usesPointer(n ast.Node, name string) bool {
+	found := false
+	ast.Find(n, func(x ast.Node) bool {
+		if p, ok := x.(*ast.PointerNode); ok && p.Name == name {
+			found = true
+		}
+		return found
+	})
+	return found
 }
 
 // get reads key of obj; inside a closure over the event's data, the read
