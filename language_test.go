@@ -3,6 +3,7 @@ package detect
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -980,7 +981,7 @@ func runPlain(source string, env map[string]any, opts ...expr.Option) (out outco
 
 // langStats counts how the cases went.
 type langStats struct {
-	cases, plainAgrees, errors, direct, prefiltered, indexed int
+	cases, plainAgrees, errors, direct, prefiltered, indexed, detectOnly int
 }
 
 // checkLanguage generates one expression and one event from data and
@@ -1052,14 +1053,27 @@ func checkExpr(t *testing.T, e gExpr, kind exprKind, ev map[string]any, raw []by
 	if sameOutcome(runPlain(e.d, ev), want) {
 		st.plainAgrees++
 	}
+	checkPaths(t, what, e.d, kind, ev, raw, want, st)
+}
 
-	p, perr := compileExpr(e.d, kind, nil)
+// checkPaths checks every way detect evaluates source, of kind, on the
+// event ev, whose JSON is raw, against want.
+func checkPaths(t *testing.T, what, source string, kind exprKind, ev map[string]any, raw []byte, want outcome, st *langStats) {
+	t.Helper()
+	p, perr := compileExpr(source, kind, nil)
+	_, plainErr := expr.Compile(source)
 	if perr != nil {
 		// detect compiles every expression that plain expr compiles.
-		if _, err := expr.Compile(e.d); err == nil {
+		if plainErr == nil {
 			t.Fatalf("%s\ndetect does not compile it: %s", what, perr.Msg)
 		}
 		return
+	}
+	if plainErr != nil {
+		st.detectOnly++
+		if st.detectOnly <= 3 {
+			t.Logf("detect compiles what expr does not (%v): %s", plainErr, source)
+		}
 	}
 	if p.direct != nil {
 		st.direct++
@@ -1088,7 +1102,7 @@ func checkExpr(t *testing.T, e gExpr, kind exprKind, ev map[string]any, raw []by
 				got[k] = outcome{v: b}
 			}
 		}
-		r := &Rule{ID: "Lang.Differential", Condition: e.d}
+		r := &Rule{ID: "Lang.Differential", Condition: source}
 		b, err := r.Evaluate(raw)
 		rawOut := outcome{b, err}
 		b, err = r.Evaluate(NewEvent(ev))
@@ -1125,7 +1139,7 @@ func checkExpr(t *testing.T, e gExpr, kind exprKind, ev map[string]any, raw []by
 		if want.err == nil && checkValue(want.v) != nil {
 			wantOut = outcome{err: checkValue(want.v)}
 		}
-		r := &Rule{ID: "Lang.Differential", Condition: "true", Fields: []Field{{Name: "v", Expr: e.d}}}
+		r := &Rule{ID: "Lang.Differential", Condition: "true", Fields: []Field{{Name: "v", Expr: source}}}
 		for name, event := range map[string]any{"Outputs on raw JSON": raw, "Outputs on the map": NewEvent(ev)} {
 			out, err := r.Outputs(event)
 			if o := (outcome{out["v"], err}); !sameOutcome(o, wantOut) {
@@ -1156,8 +1170,8 @@ func TestLanguageDifferential(t *testing.T) {
 		}
 		checkLanguage(t, data, &st)
 	}
-	t.Logf("%d cases: plain expr agrees on %d, the oracle errs on %d, %d direct programs, %d prefilter rejections, %d index skips",
-		st.cases, st.plainAgrees, st.errors, st.direct, st.prefiltered, st.indexed)
+	t.Logf("%d cases: plain expr agrees on %d, the oracle errs on %d, %d direct programs, %d prefilter rejections, %d index skips, %d compiled by detect alone",
+		st.cases, st.plainAgrees, st.errors, st.direct, st.prefiltered, st.indexed, st.detectOnly)
 	// The generator must exercise both kinds of case: those where detect
 	// is plain expr, and those where the nil rules apply.
 	if st.plainAgrees < st.cases/3 || st.plainAgrees == st.cases {
@@ -1182,4 +1196,80 @@ func FuzzLanguage(f *testing.F) {
 		var st langStats
 		checkLanguage(t, data, &st)
 	})
+}
+
+// TestLanguageRegressions holds the cases where detect gave another answer
+// than plain expr with DESIGN's rules, each checked on every path.
+func TestLanguageRegressions(t *testing.T) {
+	const event = `{"action": "a-b", "nums": [1, 2, 3], "n": 2, "a": 1}`
+	errAny := errors.New("any error")
+	tests := []struct {
+		source string
+		kind   exprKind
+		want   any // errAny for a rule error
+	}{
+		// Maps that fromPairs and groupBy build are read by key.
+		{`let m = fromPairs([["a", 1]]); m.a == 1`, kindBool, true},
+		{`fromPairs([["a", 1]])["a"] == 1`, kindBool, true},
+		{`fromPairs([["Name", 1]]).name`, kindValue, 1},
+		{`fromPairs([[1, "x"]])[1]`, kindValue, "x"},
+		{`groupBy(nums, # % 2)[1]`, kindValue, []any{1, 3}},
+		{`groupBy(nums, # % 2)[5]`, kindValue, nil},
+		// Lists of any type slice, as the []string from split.
+		{`len(split(action, "-")[:1]) == 1`, kindBool, true},
+		{`split(action, "-")[1:]`, kindValue, []string{"b"}},
+		{`split(action, "-")[-1:]`, kindValue, []string{"b"}},
+		// == and != with a nil typed as a string or an int.
+		{`let v = action == "x" ? "m" : nil; v == "q"`, kindBool, false},
+		{`let v = action == "x" ? "m" : nil; v != "q"`, kindBool, true},
+		{`(action == "x" ? 1 : nil) == 1`, kindBool, false},
+		{`first(split(action, "-")[2:]) == "q"`, kindBool, false},
+		{`let v = action == "x" ? "m" : nil; v == nil`, kindBool, true},
+		// hasPrefix and hasSuffix are predicates: false with a nil side;
+		// the other string functions reject a nil argument after the text.
+		{`hasPrefix(action, missing)`, kindBool, false},
+		{`hasSuffix(n, missing)`, kindBool, false},
+		{`hasSuffix(n, "x")`, kindBool, errAny},
+		{`trimPrefix(action, missing)`, kindValue, errAny},
+		{`indexOf(action, missing)`, kindValue, errAny},
+		{`split(action, missing)`, kindValue, errAny},
+		// expr's backward loops inside another closure.
+		{`map(nums, findLast(nums, # > 5))`, kindValue, []any{nil, nil, nil}},
+		{`map(nums, findLastIndex(nums, # > 1))`, kindValue, []any{2, 2, 2}},
+		{`map(nums, last(filter(nums, # > 1)))`, kindValue, []any{3, 3, 3}},
+		{`any(nums, findLast(nums, # > 5) == nil && # == 3)`, kindBool, true},
+		{`findLastIndex(nums, # > 5)`, kindValue, nil},
+		{`findLast(nums, # < 3)`, kindValue, 2},
+		// The prefilter's empty literal.
+		{`action == ""`, kindBool, false},
+		{`action != "" && a == 1`, kindBool, true},
+	}
+	ev := mustDecode(t, event)
+	for _, tt := range tests {
+		t.Run(tt.source, func(t *testing.T) {
+			want := outcome{v: tt.want}
+			if tt.want == errAny {
+				want = outcome{err: errAny}
+			}
+			var st langStats
+			checkPaths(t, "expression "+tt.source, tt.source, tt.kind, ev, []byte(event), want, &st)
+		})
+	}
+	// The empty literal on an event that holds none.
+	r := &Rule{ID: "R.Empty", Condition: `action == ""`}
+	for _, raw := range []string{`{"a":1}`, `{"a":"x"}`, `{}`} {
+		if got, err := r.Evaluate([]byte(raw)); got || err != nil {
+			t.Errorf("Evaluate(%s) = %v, %v; want false", raw, got, err)
+		}
+	}
+	if got, err := r.Evaluate([]byte(`{"action":""}`)); !got || err != nil {
+		t.Errorf(`Evaluate({"action":""}) = %v, %v; want true`, got, err)
+	}
+	// An output with a nil map key is a rule error, not a crash.
+	out := &Rule{ID: "R.NilKey", Condition: "true", Fields: []Field{{Name: "g", Expr: `groupBy(["a"], missing)`}}}
+	for _, e := range []any{[]byte(event), NewEvent(ev)} {
+		if _, err := out.Outputs(e); err == nil || !strings.Contains(err.Error(), "map key is nil") {
+			t.Errorf("Outputs = %v; want the error of a nil map key", err)
+		}
+	}
 }
