@@ -189,7 +189,13 @@ func (p *program) runBool(env evalEnv) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	b, _ := out.(bool)
+	b, ok := out.(bool)
+	if !ok && out != nil {
+		// The checker may type a condition as boolean when a branch of
+		// a ternary is of unknown type (false ? false : x.n): its value
+		// is checked here, as __bool would check it.
+		return false, fmt.Errorf("expected a boolean, got %s", typeName(out))
+	}
 	return b, nil
 }
 

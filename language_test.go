@@ -1120,10 +1120,12 @@ func checkPaths(t *testing.T, what, source string, kind exprKind, ev map[string]
 		if b, ok := want.v.(bool); ok || want.v == nil {
 			want.v = b
 		}
+		// A condition's value: nil is false, anything but a boolean
+		// an error.
 		for k, o := range got {
 			if o.err == nil {
-				b, _ := o.v.(bool)
-				got[k] = outcome{v: b}
+				v, err := oBool(o.v)
+				got[k] = outcome{v, err}
 			}
 		}
 		r := &Rule{ID: "Lang.Differential", Condition: source}
@@ -1271,6 +1273,11 @@ func TestLanguageRegressions(t *testing.T) {
 		{`any(nums, findLast(nums, # > 5) == nil && # == 3)`, kindBool, true},
 		{`findLastIndex(nums, # > 5)`, kindValue, nil},
 		{`findLast(nums, # < 3)`, kindValue, 2},
+		// A condition whose checked type is boolean and whose value is
+		// not: the ternary's else branch is of unknown type.
+		{`false ? false : ({"a": 1}?.a ?? false)`, kindBool, errAny},
+		{`n == 2 ? true : a`, kindBool, true},
+		{`n == 3 ? true : a`, kindBool, errAny},
 		// The prefilter's empty literal.
 		{`action == ""`, kindBool, false},
 		{`action != "" && a == 1`, kindBool, true},
