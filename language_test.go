@@ -242,6 +242,14 @@ var oracleOptions = []expr.Option{
 	}),
 	expr.Function("oIn", func(a ...any) (any, error) { return oIn(a[0], a[1]) }),
 	expr.Function("oLen", func(a ...any) (any, error) { return oLen(a[0]) }),
+	// oChars turns expr's index in bytes into one in characters.
+	expr.Function("oChars", func(a ...any) (any, error) {
+		s, i := a[0].(string), a[1].(int)
+		if i < 0 {
+			return i, nil
+		}
+		return utf8.RuneCountInString(s[:i]), nil
+	}),
 	expr.Function("oId", func(a ...any) (any, error) { return a[0], nil }),
 	expr.Function("oList", func(a ...any) (any, error) { return oList(a[0]), nil }),
 	expr.Function("oSlice", func(a ...any) (any, error) { return oSlice(a[0], a[1], a[2]) }),
@@ -476,6 +484,14 @@ func (g *generator) nilSafeText(f string, s gExpr, rest ...gExpr) gExpr {
 	})}
 }
 
+// textIndex is indexOf or lastIndexOf, which detect counts in characters
+// and expr in bytes.
+func (g *generator) textIndex(f string, s, sub gExpr) gExpr {
+	return gExpr{f + "(" + s.d + ", " + sub.d + ")", g.oracleLets([]gExpr{s, sub}, func(n []string) string {
+		return n[0] + " == nil ? nil : oChars(" + n[0] + ", " + f + "(" + n[0] + ", " + n[1] + "))"
+	})}
+}
+
 // oracleLets spells body over the values of args, each evaluated once and
 // first, as a function's arguments are.
 func (g *generator) oracleLets(args []gExpr, body func(names []string) string) string {
@@ -680,7 +696,7 @@ func (g *generator) gen(t gType, d int) gExpr {
 			l := g.gen(gInts, d)
 			return gExpr{"reduce(" + l.d + ", #acc + #, 0)", "reduce(oList(" + l.o + "), #acc + #, 0)"}
 		case 11:
-			return g.nilSafeText("indexOf", g.gen(gStr, d), g.gen(gStr, d))
+			return g.textIndex("indexOf", g.gen(gStr, d), g.gen(gStr, d))
 		case 12:
 			k := same(g.oneOf(`"a"`, `"A"`, `"n"`))
 			m := g.oneOf("map", "fromPairs")
@@ -703,7 +719,7 @@ func (g *generator) gen(t gType, d int) gExpr {
 			x := g.gen(gInt, d)
 			return gExpr{"-" + x.paren().d, "-" + x.paren().o}
 		case 17:
-			return g.nilSafeText("lastIndexOf", g.gen(gStr, d), g.gen(gStr, d))
+			return g.textIndex("lastIndexOf", g.gen(gStr, d), g.gen(gStr, d))
 		case 18:
 			return call2("get", g.gen([]gType{gInts, gMap}[g.pick(2)], d), same(g.oneOf("0", "-1", `"id"`, `"n"`)))
 		}
@@ -1278,6 +1294,10 @@ func TestLanguageRegressions(t *testing.T) {
 		{`false ? false : ({"a": 1}?.a ?? false)`, kindBool, errAny},
 		{`n == 2 ? true : a`, kindBool, true},
 		{`n == 3 ? true : a`, kindBool, errAny},
+		// Text is indexed by character.
+		{`indexOf("héllo", "l")`, kindValue, 2},
+		{`lastIndexOf("é-ü", "")`, kindValue, 3},
+		{`"héllo"[1:3]`, kindValue, "él"},
 		// The prefilter's empty literal.
 		{`action == ""`, kindBool, false},
 		{`action != "" && a == 1`, kindBool, true},

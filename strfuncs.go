@@ -89,7 +89,9 @@ func strPred(name string, f func(string, string) bool) func(args ...any) (any, e
 	}
 }
 
-// strIndex gives the index in characters, as expr does.
+// strIndex gives the index in characters, where expr gives it in bytes:
+// text is indexed and sliced by character (see runtime.go), and the index
+// is where the text can be sliced.
 func strIndex(name string, f func(string, string) int) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
 		s, ok, err := text(name, args[0])
