@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -1162,6 +1163,7 @@ func checkPaths(t *testing.T, what, source string, kind exprKind, ev map[string]
 		} else {
 			got["Evaluate on raw JSON"] = rawOut
 		}
+		checkEngine(t, what, source, raw, want, rejected)
 		// The index: on an event whose field holds none of an
 		// equality's strings, the condition is false and raises no
 		// error.
@@ -1199,6 +1201,52 @@ func checkPaths(t *testing.T, what, source string, kind exprKind, ev map[string]
 // langCases sets how many cases TestLanguageDifferential draws, for
 // longer runs than CI's.
 var langCases = flag.Int("lang.cases", 0, "cases of TestLanguageDifferential (default 3000, 1000 with -short)")
+
+// checkEngine checks that an engine, which routes the event through its
+// index and the rules' prefilters, raises for the condition source the
+// alert that want calls for: a match, a rule error (which the prefilter
+// may hide when it rejected the event), or nothing.
+func checkEngine(t *testing.T, what, source string, raw []byte, want outcome, rejected bool) {
+	t.Helper()
+	var alerts []*Alert
+	sink := AlertSinkFunc(func(a *Alert) error {
+		alerts = append(alerts, a)
+		return nil
+	})
+	rules := []*Rule{
+		{ID: "Lang.Differential", Condition: source},
+		// Another rule with an equality, for the index to choose
+		// between them.
+		{ID: "Lang.Other", Condition: `action == "never-seen"`},
+	}
+	eng, err := NewEngine(rules, WithSink(sink))
+	if err != nil {
+		t.Fatalf("%s\nNewEngine: %v", what, err)
+	}
+	if err := eng.Process(raw); err != nil {
+		t.Fatalf("%s\nProcess: %v", what, err)
+	}
+	if err := eng.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range alerts {
+		got = append(got, fmt.Sprintf("%s %s %d", a.Type, a.RuleID, a.EventCount))
+	}
+	var expect []string
+	switch {
+	case want.err != nil && !rejected:
+		expect = []string{"RULE_ERROR Lang.Differential 1"}
+	case want.err == nil && want.v == true:
+		expect = []string{"RULE Lang.Differential 1"}
+	}
+	if want.err != nil && rejected && len(got) == 0 {
+		return
+	}
+	if !slices.Equal(got, expect) {
+		t.Fatalf("%s\nthe engine raises %v; the oracle gives %s, so %v", what, got, want, expect)
+	}
+}
 
 // TestLanguageDifferential runs the differential on a fixed sample of
 // generated expressions and events.
