@@ -895,7 +895,7 @@ func isBoolean(n ast.Node) bool {
 // builtinOptions registers the internal functions with their signatures,
 // so that the checker knows which of them return booleans.
 var builtinOptions = []expr.Option{
-	expr.Function(fnGet, rtGet, new(func(any, any) any)),
+	unknownResult(fnGet, rtGet),
 	expr.Function(fnBool, rtBool, new(func(any) bool)),
 	expr.Function(fnLess, rtLess, new(func(any, any) bool)),
 	expr.Function(fnMore, rtMore, new(func(any, any) bool)),
@@ -910,9 +910,9 @@ var builtinOptions = []expr.Option{
 	expr.Function(fnInSet, rtInSet, new(func(any, any) bool)),
 	expr.Function(fnLen, rtLen, new(func(any) int)),
 	expr.Function(fnList, rtList, new(func(any, any) []any)),
-	expr.Function(fnSlice, rtSlice, new(func(any, any, any) any)),
+	unknownResult(fnSlice, rtSlice),
 	expr.Function(fnBudget, rtBudget, new(func() any)),
-	expr.Function(fnGetCost, rtGetCost, new(func(any, any, any) any)),
+	unknownResult(fnGetCost, rtGetCost),
 	expr.Function(fnInCost, rtInCost, new(func(any, any, any) bool)),
 	// expr's repeat and replace, checked so that the text they would
 	// build fits the memory budget before it is built: expr counts it
@@ -928,6 +928,21 @@ var builtinOptions = []expr.Option{
 			Validate: func(args []reflect.Type) (reflect.Type, error) { return args[0], nil },
 		}
 	},
+}
+
+// unknownResult registers an internal function that reads a field, a key
+// or a slice: its result is of a type that expr's checker does not know,
+// as plain expr's fields are. Typed any, it would narrow what holds it:
+// the checker types c ? {"a": 1} : user as a map, and rejects comparing
+// it with a list, where plain expr, for which user is unknown, does not.
+func unknownResult(name string, fn func(args ...any) (any, error)) expr.Option {
+	return func(c *conf.Config) {
+		c.Functions[name] = &builtin.Function{
+			Name:     name,
+			Func:     fn,
+			Validate: func([]reflect.Type) (reflect.Type, error) { return nil, nil },
+		}
+	}
 }
 
 // literalList returns the values of an array literal whose elements are all
