@@ -762,8 +762,8 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 // reduce(list, p ? # : #acc, nil), with #index for findLastIndex: the same
 // value, the last element or index for which p holds, else nil. expr
 // v1.17.8 compiles the backward loop of findLast and findLastIndex so that
-// each step leaves a value on the VM's stack, which corrupts the values of
-// any closure around them: map(list, findLast(...)) gives wrong elements.
+// each step leaves a value on the VM's stack, which corrupts the values that
+// a closure around them collects: map(list, findLast(...)) gives wrong elements.
 // A predicate that uses #acc, which only a reduce may, or #index, which
 // findLast may not, is left as it is, for expr to reject.
 func backwardsAsReduce(n *ast.BuiltinNode) {
