@@ -69,7 +69,7 @@ func ExampleRule_Match() {
 	fmt.Println(m.Title)
 	fmt.Println(m.Dedup, m.Severity)
 	// Output:
-	// [Wiz]: [RevokeUserSessions] action performed by serviceAccount [ci-bot]
+	// [Wiz]: [RevokeUserSessions] action performed by serviceaccount [ci-bot]
 	// e-1 MEDIUM
 }
 

@@ -29,6 +29,9 @@ type Functions struct {
 	names   map[string]bool
 	defs    map[string]string // named expressions, by name
 	tables  map[string]*Table
+	// describe holds, by function name, how Rule.Logic reads a call of
+	// the function as an indicator.
+	describe map[string]IndicatorFunc
 }
 
 // NewFunctions returns an empty set of functions.

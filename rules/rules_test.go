@@ -50,7 +50,9 @@ func TestWizRevokeUserSessions(t *testing.T) {
 	check("DedupPeriod", r.DedupPeriod, 60*time.Minute)
 	check("Threshold", r.Threshold, 1)
 	check("Reports", r.Reports, map[string][]string{"MITRE ATT&CK": {"TA0040:T1531"}})
-	check("GroupBy", r.GroupBy, []string{"id"})
+	if len(r.GroupBy) != 1 {
+		t.Errorf("GroupBy = %q; want one expression", r.GroupBy)
+	}
 	check("Disabled", r.Disabled, false)
 	var names []string
 	for _, f := range r.Fields {
@@ -59,15 +61,26 @@ func TestWizRevokeUserSessions(t *testing.T) {
 	check("output names", names, []string{"action", "actor", "source_ip", "event_id", "action_parameters"})
 	check("len(Tests)", len(r.Tests), 3)
 
-	// The actor is the user when present, else the service account, else
-	// unknown.
+	// The actor is the user when present, else the service account
+	// (type "serviceaccount"), else unknown, as Panther's wiz_actor says.
 	for _, tt := range []struct{ event, want string }{
 		{`{"status": "SUCCESS", "action": "RevokeUserSessions", "user": {"name": "u@x"}}`, "[Wiz]: [RevokeUserSessions] action performed by user [u@x]"},
-		{`{"status": "SUCCESS", "action": "RevokeUserSessions", "user": null, "serviceAccount": {"name": "sa"}}`, "[Wiz]: [RevokeUserSessions] action performed by serviceAccount [sa]"},
-		{`{"status": "SUCCESS", "action": "RevokeUserSessions"}`, "[Wiz]: [RevokeUserSessions] action performed by unknown [unknown]"},
+		{`{"status": "SUCCESS", "action": "RevokeUserSessions", "user": null, "serviceAccount": {"name": "sa"}}`, "[Wiz]: [RevokeUserSessions] action performed by serviceaccount [sa]"},
+		{`{"status": "SUCCESS", "action": "RevokeUserSessions"}`, "[Wiz]: [RevokeUserSessions] action performed by unknown [<Unknown Name>]"},
 	} {
 		if got, err := r.AlertTitle(tt.event); got != tt.want || err != nil {
 			t.Errorf("AlertTitle(%s) = %q, %v; want %q", tt.event, got, err, tt.want)
+		}
+	}
+
+	// Grouped by id; without a usable id, Panther's default dedup string.
+	for _, tt := range []struct{ event, want string }{
+		{`{"status": "SUCCESS", "action": "RevokeUserSessions", "id": "e-1"}`, "e-1"},
+		{`{"status": "SUCCESS", "action": "RevokeUserSessions"}`, "defaultDedupString:Wiz.Revoke.User.Sessions"},
+	} {
+		m, err := r.Match([]byte(tt.event))
+		if err != nil || m == nil || m.Dedup != tt.want {
+			t.Errorf("Match(%s) = %+v, %v; want dedup %q", tt.event, m, err, tt.want)
 		}
 	}
 }

@@ -6,6 +6,7 @@
 //	detect test [flags] [PATH...]   run the unit tests of rule files
 //	detect scan [flags] [FILE...]   replay JSON lines through rules, print alerts
 //	detect lint [flags] [PATH...]   validate rule files
+//	detect catalog [flags] [PATH...] describe rules: ATT&CK coverage, indicators, outputs
 //
 // Run "detect COMMAND -h" for a command's flags and exit codes.
 package main
@@ -22,6 +23,9 @@ Commands:
   test [PATH...]   run the Tests of rule files (default: the built-in rules)
   scan [FILE...]   read JSON lines (files or stdin), print alerts as JSON lines
   lint [PATH...]   validate rule files
+  catalog [PATH...]
+                   the rules as a catalog (JSON, Markdown or a static site):
+                   metadata, ATT&CK coverage, indicators, outputs
 
 Run "detect COMMAND -h" for the flags and exit codes of a command.
 `
@@ -43,6 +47,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runLint(args[1:], stdout, stderr)
 	case "scan":
 		return runScan(args[1:], stdin, stdout, stderr)
+	case "catalog":
+		return runCatalog(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -14,8 +14,8 @@ func TestRun(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		"line 1: MEDIUM [Wiz]: [RevokeUserSessions] action performed by user [user@company.com]",
-		"line 4: MEDIUM [Wiz]: [RevokeUserSessions] action performed by serviceAccount [offboarding-automation]",
-		"line 6: MEDIUM [Wiz]: [RevokeUserSessions] action performed by unknown [unknown]",
+		"line 4: MEDIUM [Wiz]: [RevokeUserSessions] action performed by serviceaccount [offboarding-automation]",
+		"line 6: MEDIUM [Wiz]: [RevokeUserSessions] action performed by unknown [<Unknown Name>]",
 		`"source_ip":"198.51.100.23"`,
 		"6 events, 3 matches of Wiz.Revoke.User.Sessions",
 	} {

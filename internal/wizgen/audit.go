@@ -33,6 +33,7 @@ var WatchedActions = []string{
 	"CreateMalwareExclusion", "UpdateMalwareExclusion",
 	// Wiz.SAML.Identity.Provider.Change
 	"CreateSAMLIdentityProvider", "DeleteSAMLIdentityProvider", "UpdateSAMLIdentityProvider",
+	"ModifySAMLIdentityProviderGroupMappings",
 	// Wiz.Service.Account.Change
 	"CreateServiceAccount", "DeleteServiceAccount", "UpdateServiceAccount",
 	// Wiz.Update.IP.Restrictions
@@ -562,6 +563,8 @@ func watchedParams(g *generator, action string) obj {
 			in = obj{"id": uuid(r), "patch": obj{"loginURL": in["loginURL"], "certificate": "<redacted>"}}
 		}
 		return obj{"input": in, "selection": selection("samlIdentityProvider", "id")}
+	case "ModifySAMLIdentityProviderGroupMappings":
+		return obj{"input": obj{"id": uuid(r), "patch": obj{"upsert": list{obj{"providerGroupId": pick(r, []string{"wiz-admins", "contractors", "secops"}), "role": pick(r, []string{"GLOBAL_ADMIN", "GLOBAL_READER", "PROJECT_MEMBER"}), "projects": list{}}}}}, "selection": selection("samlIdentityProvider", "id")}
 	case "CreateServiceAccount":
 		return obj{"input": obj{"name": pick(r, []string{"splunk-export", "temp-admin-export", "backstage-plugin"}), "scopes": someOf(r, []string{"read:all", "read:issues", "update:issues", "create:reports", "admin:users"}, 3), "assignedProjectIds": nil, "expiresAt": nil}, "selection": selection("serviceAccount", "id", "name", "clientId", "clientSecret", "scopes")}
 	case "UpdateServiceAccount":
