@@ -1220,7 +1220,7 @@ func checkPaths(t *testing.T, what, source string, kind exprKind, ev map[string]
 // langCases and langSeed set how many cases TestLanguageDifferential
 // draws, and from which seed, for longer runs than CI's.
 var (
-	langCases = flag.Int("lang.cases", 0, "cases of TestLanguageDifferential (default 3000, 1000 with -short)")
+	langCases = flag.Int("lang.cases", 0, "cases of TestLanguageDifferential (default 3000, 1000 with -short or -race)")
 	langSeed  = flag.Uint64("lang.seed", 1, "seed of TestLanguageDifferential's cases")
 )
 
@@ -1274,7 +1274,7 @@ func checkEngine(t *testing.T, what, source string, raw []byte, want outcome, re
 // generated expressions and events.
 func TestLanguageDifferential(t *testing.T) {
 	n := 3000
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		n = 1000
 	}
 	if *langCases > 0 {
