@@ -414,8 +414,8 @@ var interfaceType = reflect.TypeOf((*any)(nil)).Elem()
 // nilSafeEquality makes == and != hold to the nil rules when the checker
 // typed both operands as strings (or both as ints): expr then compares
 // them with an instruction that fails on nil, and an operand so typed may
-// still be nil, as the variable v of `let v = x ? "m" : nil; v == "q"` or
-// first(list) of an empty list. Each operand that may be nil is typed as
+// still be nil, as the variable v of `let v = x ? "m" : nil; v == "q"`,
+// typed by the ternary's other branch. Each operand that may be nil is typed as
 // an interface, for which expr compares with runtime.Equal, as it does
 // operands of unknown type.
 func nilSafeEquality(root ast.Node) {
