@@ -24,6 +24,23 @@ const (
 	AlertRuleError AlertType = "RULE_ERROR"
 )
 
+// AlertStep is the step of an alert's lifecycle that an Alert value
+// reports. A sink hears of each alert twice, with the same ID: once when
+// it is created (the match that reaches the rule's threshold) and once
+// with its final state when its window closes, is flushed or is evicted.
+// In replay mode (WithReplay) only the final state is delivered.
+type AlertStep string
+
+// The lifecycle steps.
+const (
+	// StepCreated is the alert as its creating match leaves it: the
+	// event count is the threshold, and later matches may still join.
+	StepCreated AlertStep = "created"
+	// StepFinal is the alert's last state: its window is closed and its
+	// event count and update time will not change.
+	StepFinal AlertStep = "final"
+)
+
 // Alert is a group of matches of one rule with one dedup string within one
 // dedup window, as Panther forms them. Its title, severity, outputs and
 // per-alert description, reference and runbook are those of the window's
@@ -34,6 +51,9 @@ const (
 type Alert struct {
 	ID   string    // deterministic from type, rule ID, dedup string and window start
 	Type AlertType // AlertRule or AlertRuleError
+	// Step says which state of the alert this is: StepCreated or
+	// StepFinal. Both states of one alert have the same ID.
+	Step AlertStep
 	// Rule is the rule that raised the alert.
 	Rule     *Rule
 	RuleID   string
@@ -78,7 +98,7 @@ func AlertID(typ AlertType, ruleID, dedup string, start time.Time) string {
 }
 
 // MarshalJSON encodes the alert as one JSON object with, in this order,
-// alertId, type, ruleId, title, severity (upper case), dedup, eventCount,
+// alertId, step (the lifecycle step), type, ruleId, title, severity (upper case), dedup, eventCount,
 // creationTime and updateTime (RFC 3339, UTC), logTypes, outputs (in the
 // rule's order), description, runbook, reference, reports (framework names
 // sorted) and tags. Absent lists and maps encode as [] and {}.
@@ -101,6 +121,8 @@ func (a *Alert) appendJSON(buf *bytes.Buffer) error {
 	}
 	buf.WriteString(`{"alertId":`)
 	writeString(buf, a.ID)
+	buf.WriteString(`,"step":`)
+	writeString(buf, string(a.Step))
 	buf.WriteString(`,"type":`)
 	writeString(buf, string(a.Type))
 	buf.WriteString(`,"ruleId":`)
@@ -166,12 +188,40 @@ func writeStrings(buf *bytes.Buffer, list []string) {
 	buf.WriteByte(']')
 }
 
-// An AlertSink receives finished alerts. An Engine never calls its sink
+// An AlertSink receives the states of alerts (see AlertStep): each alert
+// when it is created, within the Engine call that creates it, and its
+// final state when its window closes. An Engine never calls its sink
 // concurrently, so a sink needs no locking of its own for the engine's
-// sake. An error from Send is returned by the Engine call that emitted the
-// alert; the alert is not offered again.
+// sake.
+//
+// An error from Send means the state was not delivered: the Engine counts
+// it in EngineStats.Failed and returns it from the call that emitted the
+// alert. An error that wraps a TemporaryError (see Temporary) makes the
+// engine offer the same state again, with a bounded backoff
+// (WithSinkRetry); any other error is final for that state.
 type AlertSink interface {
 	Send(a *Alert) error
+}
+
+// TemporaryError marks a sink error as temporary: the engine retries the
+// delivery. Wrap an error with Temporary to make one.
+type TemporaryError struct {
+	Err error
+}
+
+// Error returns the wrapped error's message.
+func (e *TemporaryError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *TemporaryError) Unwrap() error { return e.Err }
+
+// Temporary wraps err so that an Engine retries the delivery that failed
+// with it; Temporary(nil) is nil.
+func Temporary(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &TemporaryError{Err: err}
 }
 
 // AlertSinkFunc adapts a function to an AlertSink.

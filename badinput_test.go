@@ -15,7 +15,7 @@ import (
 
 // badInputRule matches events whose field a is not nil, one alert per
 // rendered value of a: the alerts show what each event was read as.
-var badInputRule = &detect.Rule{ID: "Has.A", Condition: "a != nil", GroupBy: []string{"a"}}
+var badInputRule = &detect.Rule{Severity: detect.SeverityInfo, ID: "Has.A", Condition: "a != nil", GroupBy: []string{"a"}}
 
 // scanOutcome is what a Scanner and an Engine made of an input.
 type scanOutcome struct {
@@ -36,7 +36,7 @@ func scanBad(t *testing.T, input []byte, max int) scanOutcome {
 		out.values[a.Dedup] += a.EventCount
 		return nil
 	})
-	eng, err := detect.NewEngine([]*detect.Rule{badInputRule}, detect.WithSink(sink), detect.WithClock(fixedClock))
+	eng, err := detect.NewEngine([]*detect.Rule{badInputRule}, detect.WithSink(sink), detect.WithClock(fixedClock), detect.WithReplay())
 	if err != nil {
 		t.Fatal(err)
 	}

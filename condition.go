@@ -316,6 +316,9 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if err != nil {
 		return nil, newExprError(err, source)
 	}
+	if e := neverBoolean(tree.Node, source, funcs); kind == kindBool && e != nil {
+		return nil, e
+	}
 	rw := rewriter{config: config, funcs: funcs, room: MaxNodes - countNodes(tree.Node)}
 	tree.Node = rw.rewrite(tree.Node)
 	if rw.err != nil {
@@ -706,7 +709,7 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		if id, ok := n.Callee.(*ast.IdentifierNode); !ok {
 			n.Callee = rw.rewrite(n.Callee)
 		} else if _, known := rw.config.Functions[id.Value]; !known && id.Value != "$env" {
-			msg := "unknown function " + id.Value
+			msg := "unknown function " + id.Value + rw.didYouMean(id.Value)
 			if _, isDef := rw.funcs.definition(id.Value); isDef {
 				msg = "definition " + id.Value + " takes no arguments"
 			}

@@ -116,7 +116,7 @@ func TestConditionSemantics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Rule{ID: "Test.Semantics", Condition: tt.cond}
+			r := &Rule{Severity: SeverityInfo, ID: "Test.Semantics", Condition: tt.cond}
 			got, err := r.Evaluate([]byte(semanticsEvent))
 			if err != nil {
 				t.Fatalf("Evaluate(%s) error: %v", tt.cond, err)
@@ -142,7 +142,7 @@ func TestConditionRuntimeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Rule{ID: "Test.Errors", Condition: tt.cond}
+			r := &Rule{Severity: SeverityInfo, ID: "Test.Errors", Condition: tt.cond}
 			got, err := r.Evaluate([]byte(semanticsEvent))
 			if err == nil {
 				t.Fatalf("Evaluate(%s) = %v, nil; want an error", tt.cond, got)
@@ -173,21 +173,21 @@ func TestCompileErrors(t *testing.T) {
 		column   int
 		contains string
 	}{
-		{"syntax", Rule{ID: "R.Syntax", Condition: `status == `}, "condition", 1, 10, "unexpected token"},
-		{"second line", Rule{ID: "R.Line", Condition: "status == \"x\" &&\n  foo(1)"}, "condition", 2, 3, "unknown function foo"},
-		{"not boolean", Rule{ID: "R.Bool", Condition: `"text"`}, "condition", 1, 1, "boolean"},
-		{"not boolean arithmetic", Rule{ID: "R.Bool2", Condition: `1 + 2`}, "condition", 1, 3, "boolean"},
-		{"bad regexp", Rule{ID: "R.Re", Condition: `action matches "("`}, "condition", 1, 16, "missing closing )"},
-		{"empty condition", Rule{ID: "R.Empty"}, "condition", 0, 0, "empty"},
-		{"title", Rule{ID: "R.Title", Condition: "true", Title: "x {action ==} y"}, "title", 1, 12, "unexpected token"},
-		{"title unclosed brace", Rule{ID: "R.Brace", Condition: "true", Title: "a {b"}, "title", 1, 3, "unclosed"},
-		{"title lone closing brace", Rule{ID: "R.Brace2", Condition: "true", Title: "a } b"}, "title", 1, 3, "unmatched"},
-		{"output", Rule{ID: "R.Out", Condition: "true", Fields: []Field{{Name: "ip", Expr: "sourceIP +"}}}, "output ip", 1, 10, "unexpected token"},
-		{"group by", Rule{ID: "R.Group", Condition: "true", GroupBy: []string{"id", "(("}}, "group by 2", 1, 2, "unexpected token"},
-		{"dynamic severity", Rule{ID: "R.Sev", Condition: "true", DynamicSeverities: []DynamicSeverity{{ChangeTo: SeverityHigh, Condition: `"x"`}}}, "dynamic severity 1", 1, 1, "boolean"},
-		{"negative threshold", Rule{ID: "R.Thr", Condition: "true", Threshold: -1}, "threshold", 0, 0, "negative"},
-		{"negative dedup", Rule{ID: "R.Dedup", Condition: "true", DedupPeriod: -1}, "dedup period", 0, 0, "negative"},
-		{"duplicate output", Rule{ID: "R.Dup", Condition: "true", Fields: []Field{{Name: "a", Expr: "x"}, {Name: "a", Expr: "y"}}}, "output a", 0, 0, "twice"},
+		{"syntax", Rule{Severity: SeverityInfo, ID: "R.Syntax", Condition: `status == `}, "condition", 1, 10, "unexpected token"},
+		{"second line", Rule{Severity: SeverityInfo, ID: "R.Line", Condition: "status == \"x\" &&\n  foo(1)"}, "condition", 2, 3, "unknown function foo"},
+		{"not boolean", Rule{Severity: SeverityInfo, ID: "R.Bool", Condition: `"text"`}, "condition", 1, 1, "boolean"},
+		{"not boolean arithmetic", Rule{Severity: SeverityInfo, ID: "R.Bool2", Condition: `1 + 2`}, "condition", 1, 3, "boolean"},
+		{"bad regexp", Rule{Severity: SeverityInfo, ID: "R.Re", Condition: `action matches "("`}, "condition", 1, 16, "missing closing )"},
+		{"empty condition", Rule{Severity: SeverityInfo, ID: "R.Empty"}, "condition", 0, 0, "empty"},
+		{"title", Rule{Severity: SeverityInfo, ID: "R.Title", Condition: "true", Title: "x {action ==} y"}, "title", 1, 12, "unexpected token"},
+		{"title unclosed brace", Rule{Severity: SeverityInfo, ID: "R.Brace", Condition: "true", Title: "a {b"}, "title", 1, 3, "unclosed"},
+		{"title lone closing brace", Rule{Severity: SeverityInfo, ID: "R.Brace2", Condition: "true", Title: "a } b"}, "title", 1, 3, "unmatched"},
+		{"output", Rule{Severity: SeverityInfo, ID: "R.Out", Condition: "true", Fields: []Field{{Name: "ip", Expr: "sourceIP +"}}}, "output ip", 1, 10, "unexpected token"},
+		{"group by", Rule{Severity: SeverityInfo, ID: "R.Group", Condition: "true", GroupBy: []string{"id", "(("}}, "group by 2", 1, 2, "unexpected token"},
+		{"dynamic severity", Rule{Severity: SeverityInfo, ID: "R.Sev", Condition: "true", DynamicSeverities: []DynamicSeverity{{ChangeTo: SeverityHigh, Condition: `"x"`}}}, "dynamic severity 1", 1, 1, "boolean"},
+		{"negative threshold", Rule{Severity: SeverityInfo, ID: "R.Thr", Condition: "true", Threshold: -1}, "threshold", 0, 0, "negative"},
+		{"negative dedup", Rule{Severity: SeverityInfo, ID: "R.Dedup", Condition: "true", DedupPeriod: -1}, "dedup period", 0, 0, "negative"},
+		{"duplicate output", Rule{Severity: SeverityInfo, ID: "R.Dup", Condition: "true", Fields: []Field{{Name: "a", Expr: "x"}, {Name: "a", Expr: "y"}}}, "output a", 0, 0, "twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,7 +222,7 @@ func TestProgramsAreShared(t *testing.T) {
 	cond := `status == "SUCCESS" && action == "Shared"`
 	var first *program
 	for i := 0; i < 1000; i++ {
-		r := &Rule{ID: "R", Condition: cond}
+		r := &Rule{Severity: SeverityInfo, ID: "R", Condition: cond}
 		c, err := r.compiled()
 		if err != nil {
 			t.Fatal(err)
@@ -241,7 +241,7 @@ func TestProgramsAreShared(t *testing.T) {
 func TestProgramsGoWithTheirRules(t *testing.T) {
 	cond := `action == "OnlyInTestProgramsGoWithTheirRules"`
 	key := cacheKey{source: cond, kind: kindBool}
-	r := &Rule{ID: "R", Condition: cond}
+	r := &Rule{Severity: SeverityInfo, ID: "R", Condition: cond}
 	if _, err := r.compiled(); err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestProgramsGoWithTheirRules(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	again := &Rule{ID: "R", Condition: cond}
+	again := &Rule{Severity: SeverityInfo, ID: "R", Condition: cond}
 	if ok, err := again.Evaluate(map[string]any{"action": "OnlyInTestProgramsGoWithTheirRules"}); !ok || err != nil {
 		t.Errorf("compiled again: Evaluate = %v, %v; want true", ok, err)
 	}
@@ -274,7 +274,7 @@ func TestFieldsNamedLikeBuiltins(t *testing.T) {
 	ev := map[string]any{"replace": "a", "repeat": "b", "type": "c"}
 	for _, cond := range []string{`replace == "a"`, `repeat == "b"`, `type == "c"`, `$env.replace == "a"`,
 		`replace(replace, "a", "x") == "x"`, `repeat(repeat, 2) == "bb"`} {
-		r := &Rule{ID: "R.Names", Condition: cond}
+		r := &Rule{Severity: SeverityInfo, ID: "R.Names", Condition: cond}
 		if ok, err := r.Evaluate(ev); !ok || err != nil {
 			t.Errorf("Evaluate(%s) = %v, %v; want true", cond, ok, err)
 		}
@@ -289,7 +289,7 @@ func TestDefinitions(t *testing.T) {
 	if err := fs.Define("admin_name", `is_admin() ? user.name : "nobody"`); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Compile(&Rule{ID: "R.Defs", Condition: "is_admin()", Title: "admin {admin_name()}",
+	r, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.Defs", Condition: "is_admin()", Title: "admin {admin_name()}",
 		Fields: []Field{{Name: "who", Expr: "admin_name()"}}}, WithFunctions(fs))
 	if err != nil {
 		t.Fatal(err)
@@ -311,7 +311,7 @@ func TestDefinitions(t *testing.T) {
 	if err := fs.Define("loop_b", "loop_a()"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Compile(&Rule{ID: "R.Loop", Condition: "loop_a()"}, WithFunctions(fs))
+	_, err = Compile(&Rule{Severity: SeverityInfo, ID: "R.Loop", Condition: "loop_a()"}, WithFunctions(fs))
 	if err == nil || !strings.Contains(err.Error(), "uses itself") {
 		t.Errorf("Compile with a cyclic definition: err = %v; want 'uses itself'", err)
 	}
@@ -322,7 +322,7 @@ func TestDefinitions(t *testing.T) {
 		t.Errorf("Define of an existing name succeeded")
 	}
 	// Without the definitions the call is an unknown function.
-	if _, err := Compile(&Rule{ID: "R.NoDefs", Condition: "is_admin()"}); err == nil {
+	if _, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.NoDefs", Condition: "is_admin()"}); err == nil {
 		t.Errorf("Compile without the definitions succeeded")
 	}
 }
@@ -348,7 +348,7 @@ func TestPrefilterSound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.cond+" "+tt.event, func(t *testing.T) {
-			r := &Rule{ID: "R.Prefilter", Condition: tt.cond}
+			r := &Rule{Severity: SeverityInfo, ID: "R.Prefilter", Condition: tt.cond}
 			got, err := r.Evaluate([]byte(tt.event))
 			if err != nil {
 				t.Fatal(err)
@@ -513,14 +513,14 @@ func TestDefinitionsInlinedSize(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := Compile(&Rule{ID: "R.Doubling", Condition: "d40()"}, WithFunctions(fs))
+	_, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.Doubling", Condition: "d40()"}, WithFunctions(fs))
 	var ce *CompileError
 	if !errors.As(err, &ce) || !strings.Contains(ce.Msg, "nodes with its definitions inlined") {
 		t.Fatalf("Compile(d40()) = %v; want a CompileError about the inlined size", err)
 	}
 	// d10 inlines 2^10 copies of d0: 2^10*4 + 2^10-1 nodes with the ||s,
 	// within the limit.
-	if _, err := Compile(&Rule{ID: "R.Doubling10", Condition: "d10()"}, WithFunctions(fs)); err != nil {
+	if _, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.Doubling10", Condition: "d10()"}, WithFunctions(fs)); err != nil {
 		t.Errorf("Compile(d10()) = %v", err)
 	}
 
@@ -542,7 +542,7 @@ func TestDefinitionsInlinedSize(t *testing.T) {
 		if err := fs.Define("list", list(tt.nodes)); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Compile(&Rule{ID: "R.Edge", Condition: caller}, WithFunctions(fs))
+		_, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.Edge", Condition: caller}, WithFunctions(fs))
 		if (err == nil) != tt.ok {
 			t.Errorf("Compile with a definition of %d nodes (room %d) = %v; want ok %v", tt.nodes, room, err, tt.ok)
 		}
@@ -553,7 +553,7 @@ func TestDefinitionsInlinedSize(t *testing.T) {
 // grow the cache of compiled regular expressions without bound, and still
 // match once it is full.
 func TestRegexpCacheBounded(t *testing.T) {
-	r := &Rule{ID: "R.DynamicPattern", Condition: `text matches pattern`}
+	r := &Rule{Severity: SeverityInfo, ID: "R.DynamicPattern", Condition: `text matches pattern`}
 	for i := 0; i < 2*maxCachedRegexps; i++ {
 		ev := map[string]any{"text": fmt.Sprintf("id-%d", i), "pattern": fmt.Sprintf("^id-%d$", i)}
 		if ok, err := r.Evaluate(ev); !ok || err != nil {
@@ -576,7 +576,7 @@ func TestLiteralPatternsNotCached(t *testing.T) {
 	regexpCache.Clear()
 	regexpsCached.Store(0)
 	const pattern = `^literal-(\d+)-not-cached$`
-	r := &Rule{ID: "R.LiteralPattern", Condition: "text matches \"" + strings.ReplaceAll(pattern, `\`, `\\`) + "\""}
+	r := &Rule{Severity: SeverityInfo, ID: "R.LiteralPattern", Condition: "text matches \"" + strings.ReplaceAll(pattern, `\`, `\\`) + "\""}
 	ok, err := r.Evaluate(map[string]any{"text": "literal-42-not-cached"})
 	if !ok || err != nil {
 		t.Fatalf("Evaluate = %v, %v; want true", ok, err)
@@ -585,7 +585,7 @@ func TestLiteralPatternsNotCached(t *testing.T) {
 		t.Errorf("literal pattern %q is in the process-wide regexp cache", pattern)
 	}
 	// A pattern read from the event is cached.
-	dyn := &Rule{ID: "R.DynamicPattern", Condition: `text matches pattern`}
+	dyn := &Rule{Severity: SeverityInfo, ID: "R.DynamicPattern", Condition: `text matches pattern`}
 	const read = `^read-from-the-event$`
 	if ok, err := dyn.Evaluate(map[string]any{"text": "read-from-the-event", "pattern": read}); !ok || err != nil {
 		t.Fatalf("Evaluate = %v, %v; want true", ok, err)

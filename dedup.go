@@ -4,7 +4,9 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -14,6 +16,11 @@ import (
 // DefaultMaxGroups is the number of live dedup groups an Engine keeps in
 // memory unless told otherwise (see WithMaxGroups).
 const DefaultMaxGroups = 100_000
+
+// DefaultMaxDedupBytes is the memory, as GroupBytes estimates it, that the
+// live dedup groups of an Engine may hold unless told otherwise (see
+// WithMaxDedupBytes): 192 MiB, about 100,000 groups of the Wiz rule.
+const DefaultMaxDedupBytes = 192 << 20
 
 // maxAlertLogTypes bounds the log types an alert remembers; a rule without
 // LogTypes sees whatever types its events claim.
@@ -26,6 +33,10 @@ type Hit struct {
 	Type    AlertType
 	Match   *Match
 	LogType string // the event's log type, "" when unknown
+	// Clock names the clock that times the event (its log type, or its
+	// input when it has none): a window the hit opens closes when that
+	// clock passes its end (see Deduper.Advance).
+	Clock string
 }
 
 // A Deduper groups hits into alerts with Panther's semantics (see
@@ -37,36 +48,54 @@ type Hit struct {
 // it into a Deduper that is safe for concurrent use. A Deduper given to an
 // Engine must be safe for concurrent use; a shared store (Redis, a
 // database) can implement it so that several processes dedup together.
-// Each method returns the alerts that the call finished, which the caller
-// now owns.
+// Each method returns the alert states (see AlertStep) that the call
+// produced, which the caller now owns.
 type Deduper interface {
-	// Observe counts h at time t, and returns the alerts it finished: the
-	// alert of a window that t is past, or one evicted to make room.
+	// Observe counts h at time t, and returns the alert it created, if h
+	// reached its group's threshold, and the final states of the alerts
+	// it finished: a window that t is past, or one evicted to make room.
 	Observe(h Hit, t time.Time) ([]*Alert, error)
-	// Advance closes every window that ends at or before t.
-	Advance(t time.Time) ([]*Alert, error)
+	// Advance closes every window of clock that ends at or before t.
+	Advance(clock string, t time.Time) ([]*Alert, error)
 	// Flush closes every window, as at the end of the input.
 	Flush() ([]*Alert, error)
 	// Stats returns the counters of the deduper.
 	Stats() DedupStats
 }
 
-// DedupStats are the counters of a Deduper. Every hit ends up in exactly
-// one of: an alert's EventCount, Expired windows, or EvictedHits.
-type DedupStats struct {
-	Groups  int    // live groups (open windows) now
-	Hits    uint64 // hits observed
-	Alerts  uint64 // alerts returned
-	Expired uint64 // windows closed below their threshold, which raise no alert
-	// ExpiredHits are the hits of the Expired windows.
+// DedupCounts are the counters of a Deduper, in total or for one rule.
+// Every hit is in exactly one of: AlertHits (the final states delivered),
+// ExpiredHits, EvictedHits, or OpenHits (windows still open); at the end
+// of the input, after Flush, OpenHits is 0.
+type DedupCounts struct {
+	Groups int   // live groups (open windows) now
+	Bytes  int64 // what the live groups hold, as GroupBytes estimates it
+	Hits   uint64
+	// Alerts are the alerts created: windows that reached their
+	// threshold. Each has one final state, whose event count AlertHits
+	// adds up.
+	Alerts    uint64
+	AlertHits uint64
+	OpenHits  uint64 // hits of the live groups
+	// Expired are windows closed below their threshold, which raise no
+	// alert; ExpiredHits their hits.
+	Expired     uint64
 	ExpiredHits uint64
-	// Evicted counts groups removed early because the table was full.
-	// EvictedAlerts of them had reached their threshold and were returned
-	// as alerts before their window ended; the others took EvictedHits
-	// hits with them that had not reached their threshold.
+	// Evicted counts groups removed early because the table was full (of
+	// groups or bytes). EvictedAlerts of them had reached their threshold
+	// and their final state went out before their window ended (their hits
+	// are in AlertHits); the others took EvictedHits hits with them that
+	// had not reached their threshold.
 	Evicted       uint64
 	EvictedAlerts uint64
 	EvictedHits   uint64
+}
+
+// DedupStats are the counters of a Deduper: the totals, and per rule ID
+// the counters of every rule that has had a hit.
+type DedupStats struct {
+	DedupCounts
+	Rules map[string]DedupCounts
 }
 
 // DedupTable is the in-memory Deduper. It is not safe for concurrent use:
@@ -78,26 +107,40 @@ type DedupStats struct {
 // of the group's first hit and period is the rule's DedupPeriod
 // (DefaultDedupPeriod when zero). A hit at or after the window's end
 // closes it and starts a new window; a hit before the window's start
-// counts in it (closed windows never reopen). A closed window with at
-// least the rule's Threshold hits (1 for rule errors) is an alert; one
-// with fewer raises nothing and the count starts again at the next hit.
-// Alerts are returned when their window closes: when a hit past its end
-// arrives, at Advance, at Flush, or when the group is evicted.
+// counts in it (closed windows never reopen). A window whose hits reach
+// the rule's Threshold (1 for rule errors) is an alert: its created state
+// is returned by the Observe call of the hit that reached the threshold,
+// and its final state when the window closes: when a hit past its end
+// arrives, at Advance of the window's clock (the Clock of the hit that
+// opened it), at Flush, or when the group is evicted. A window closed with
+// fewer hits raises nothing, and the count starts again at the next hit.
 //
-// Memory is bounded by maxGroups: when a hit needs a new group and the
-// table is full, the group whose window ends first is evicted. If it has
-// reached its threshold its alert is returned at once, with the count so
-// far, and later hits of its window form a new alert; otherwise its hits
-// are dropped, counted in DedupStats.EvictedHits.
+// Memory is bounded by maxGroups groups and maxBytes bytes, as GroupBytes
+// estimates what a group holds. When a new group would pass either bound,
+// groups are evicted, fairly between rules: the rule whose groups hold the
+// most bytes loses its oldest group, until the new one fits (one group is
+// always kept, however large). So a flood of distinct dedup strings for
+// one rule evicts that rule's groups, not another's. An evicted group that
+// has reached its threshold has its final state returned at once, with the
+// count so far, and later hits of its window form a new alert; otherwise
+// its hits are dropped, counted in EvictedHits.
 //
 // Times must lie between the years 1678 and 2262 (UnixNano's range);
 // others are clamped to it.
 type DedupTable struct {
 	maxGroups int
+	maxBytes  int64
 	groups    map[groupKey]*group
-	queue     groupQueue
+	queues    map[string]*groupQueue // by clock
+	rules     map[string]*ruleGroups
 	seq       uint64
-	stats     DedupStats
+	total     DedupCounts
+	// finalOnly leaves the created states out, for an engine in replay
+	// mode.
+	finalOnly bool
+	// pushed is set when observe adds a group to a queue, so that
+	// LockedDedup updates its hint only then.
+	pushed bool
 }
 
 type groupKey struct {
@@ -114,140 +157,320 @@ type group struct {
 	last      int64  // latest hit time
 	count     int
 	threshold int
+	bytes     int64
+	id        string // the alert ID of the window, once computed
 	logTypes  []string
 	seq       uint64 // creation order, to close equal windows in order
 	index     int    // in the queue
+	queue     *groupQueue
+	clock     string
+	rule      *ruleGroups
+	// prev and next link the groups of one rule, oldest first.
+	prev, next *group
+}
+
+// ruleGroups are the live groups of one rule, oldest first, and its
+// counters.
+type ruleGroups struct {
+	oldest, newest *group
+	counts         DedupCounts
 }
 
 // NewDedupTable returns an empty table that keeps at most maxGroups
-// groups, which must be positive.
+// groups, which must be positive, holding at most DefaultMaxDedupBytes.
 func NewDedupTable(maxGroups int) (*DedupTable, error) {
+	return NewDedupTableBytes(maxGroups, DefaultMaxDedupBytes)
+}
+
+// NewDedupTableBytes returns an empty table that keeps at most maxGroups
+// groups holding at most maxBytes bytes (see GroupBytes); both must be
+// positive.
+func NewDedupTableBytes(maxGroups int, maxBytes int64) (*DedupTable, error) {
 	if maxGroups <= 0 {
 		return nil, fmt.Errorf("detect: dedup table size %d is not positive", maxGroups)
 	}
-	return &DedupTable{maxGroups: maxGroups, groups: make(map[groupKey]*group)}, nil
+	if maxBytes <= 0 {
+		return nil, fmt.Errorf("detect: dedup table bytes %d is not positive", maxBytes)
+	}
+	return &DedupTable{
+		maxGroups: maxGroups,
+		maxBytes:  maxBytes,
+		groups:    make(map[groupKey]*group),
+		queues:    make(map[string]*groupQueue),
+		rules:     make(map[string]*ruleGroups),
+	}, nil
 }
 
-// Observe counts h at time t and returns the alerts that this finished
-// (see DedupTable). h.Match and h.Match.Rule must not be nil.
+// groupOverhead is what a group costs besides its match's texts and
+// outputs: the group itself, its map entry and key, its queue slot, the
+// Match and the Alert fields it keeps.
+const groupOverhead = 1000
+
+// GroupBytes estimates the memory a dedup group keeps for m, its first
+// match: a fixed overhead, the texts of the match (title, dedup string,
+// description, reference, runbook) and its outputs' names and values,
+// nested lists and maps included.
+func GroupBytes(m *Match) int64 {
+	n := int64(groupOverhead) + int64(len(m.Title)+2*len(m.Dedup)+len(m.Description)+len(m.Reference)+len(m.Runbook))
+	for _, o := range m.Outputs {
+		n += 16 + int64(len(o.Name)) + valueBytes(o.Value)
+	}
+	return n
+}
+
+// valueBytes estimates the memory a decoded value holds.
+func valueBytes(v any) int64 {
+	switch x := v.(type) {
+	case string:
+		return 16 + int64(len(x))
+	case []any:
+		n := int64(24)
+		for _, e := range x {
+			n += valueBytes(e)
+		}
+		return n
+	case map[string]any:
+		n := int64(48)
+		for k, e := range x {
+			n += 16 + int64(len(k)) + valueBytes(e)
+		}
+		return n
+	}
+	return 16
+}
+
+// Observe counts h at time t and returns the alert states that this
+// produced (see DedupTable). h.Match and h.Match.Rule must not be nil.
 func (d *DedupTable) Observe(h Hit, t time.Time) []*Alert {
+	return d.observe(h, t, nil)
+}
+
+// observe is Observe, appending to out.
+func (d *DedupTable) observe(h Hit, t time.Time, out []*Alert) []*Alert {
 	ts := unixNano(t)
 	m := h.Match
 	k := groupKey{typ: h.Type, rule: m.Rule.ID, dedup: m.Dedup}
-	var out []*Alert
 	g := d.groups[k]
+	var spare *group // a closed group, reused for the new window
 	if g != nil && ts >= g.end {
-		if g.count >= g.threshold {
-			d.remove(g)
-			out = append(out, d.alert(g))
-			g = nil
-		} else {
-			d.expire(g)
-			g.reset(m, ts)
-			heap.Fix(&d.queue, g.index)
-		}
+		d.dequeue(g)
+		out = d.close(g, out)
+		spare, g = g, nil
 	}
 	if g == nil {
-		for len(d.groups) >= d.maxGroups {
+		bytes := GroupBytes(m)
+		for len(d.groups) > 0 && (len(d.groups) >= d.maxGroups || d.total.Bytes+bytes > d.maxBytes) {
 			out = d.evict(out)
 		}
-		g = &group{key: k, threshold: threshold(h.Type, m.Rule), seq: d.seq}
+		rg := d.rules[k.rule]
+		if rg == nil {
+			rg = &ruleGroups{}
+			d.rules[k.rule] = rg
+		}
+		if spare == nil {
+			spare = new(group)
+		}
+		g = spare
+		*g = group{key: k, threshold: threshold(h.Type, m.Rule), seq: d.seq, rule: rg, clock: h.Clock, bytes: bytes}
 		d.seq++
 		g.reset(m, ts)
 		d.groups[k] = g
-		heap.Push(&d.queue, g)
+		q := d.queues[h.Clock]
+		if q == nil {
+			q = &groupQueue{}
+			d.queues[h.Clock] = q
+		}
+		g.queue = q
+		heap.Push(q, g)
+		d.pushed = true
+		rg.link(g)
+		rg.counts.Groups++
+		rg.counts.Bytes += bytes
+		d.total.Groups++
+		d.total.Bytes += bytes
 	}
 	g.count++
 	if ts > g.last {
 		g.last = ts
 	}
 	g.addLogType(h.LogType)
-	d.stats.Hits++
+	// Hits and OpenHits are added up by Stats, off this path.
+	c := &g.rule.counts
+	c.Hits++
+	if g.count == g.threshold {
+		c.Alerts++
+		d.total.Alerts++
+		if !d.finalOnly {
+			out = append(out, d.alert(g, StepCreated))
+		}
+	}
 	return out
 }
 
-// Advance closes every window that ends at or before t and returns the
-// alerts among them, in the order their windows end.
-func (d *DedupTable) Advance(t time.Time) []*Alert {
+// Advance closes every window of clock that ends at or before t and
+// returns the final states of the alerts among them, in the order their
+// windows end.
+func (d *DedupTable) Advance(clock string, t time.Time) []*Alert {
+	return d.advance(clock, t, nil)
+}
+
+// advance is Advance, appending to out.
+func (d *DedupTable) advance(clock string, t time.Time, out []*Alert) []*Alert {
+	q := d.queues[clock]
+	if q == nil {
+		return out
+	}
 	ts := unixNano(t)
-	var out []*Alert
-	for len(d.queue) > 0 && d.queue[0].end <= ts {
-		out = d.close(heap.Pop(&d.queue).(*group), out)
+	for len(*q) > 0 && (*q)[0].end <= ts {
+		g := heap.Pop(q).(*group)
+		g.queue = nil
+		out = d.close(g, out)
+	}
+	if len(*q) == 0 {
+		delete(d.queues, clock)
 	}
 	return out
 }
 
-// Flush closes every window and returns the alerts among them, in the
-// order their windows end.
+// Flush closes every window and returns the final states of the alerts
+// among them, in the order their windows end.
 func (d *DedupTable) Flush() []*Alert {
-	var out []*Alert
-	for len(d.queue) > 0 {
-		out = d.close(heap.Pop(&d.queue).(*group), out)
+	all := make([]*group, 0, len(d.groups))
+	for _, g := range d.groups {
+		all = append(all, g)
 	}
+	sort.Slice(all, func(i, j int) bool { return before(all[i], all[j]) })
+	var out []*Alert
+	for _, g := range all {
+		g.queue = nil
+		out = d.close(g, out)
+	}
+	clear(d.queues)
 	return out
 }
 
-// Stats returns the table's counters.
+// Stats returns the table's counters. It takes time in proportion to the
+// live groups.
 func (d *DedupTable) Stats() DedupStats {
-	s := d.stats
-	s.Groups = len(d.groups)
+	s := DedupStats{DedupCounts: d.total, Rules: make(map[string]DedupCounts, len(d.rules))}
+	open := make(map[*ruleGroups]uint64, len(d.rules))
+	for _, g := range d.groups {
+		open[g.rule] += uint64(g.count)
+	}
+	for id, rg := range d.rules {
+		c := rg.counts
+		c.OpenHits = open[rg]
+		s.Rules[id] = c
+		s.Hits += c.Hits
+		s.OpenHits += c.OpenHits
+	}
 	return s
 }
 
 // Len returns the number of live groups.
 func (d *DedupTable) Len() int { return len(d.groups) }
 
-// nextEnd returns the end of the window that closes first, or MaxInt64.
-func (d *DedupTable) nextEnd() int64 {
-	if len(d.queue) == 0 {
+// nextEnd returns the end of the window of clock that closes first, or
+// MaxInt64.
+func (d *DedupTable) nextEnd(clock string) int64 {
+	q := d.queues[clock]
+	if q == nil || len(*q) == 0 {
 		return math.MaxInt64
 	}
-	return d.queue[0].end
+	return (*q)[0].end
 }
 
-// close ends a group already out of the queue.
+// dequeue takes a live group out of its clock's queue.
+func (d *DedupTable) dequeue(g *group) {
+	if q := g.queue; q != nil {
+		heap.Remove(q, g.index)
+		g.queue = nil
+		if len(*q) == 0 {
+			delete(d.queues, g.clock)
+		}
+	}
+}
+
+// close ends a group already out of its queue: its final state if it
+// reached its threshold, else an expired window.
 func (d *DedupTable) close(g *group, out []*Alert) []*Alert {
-	delete(d.groups, g.key)
+	d.drop(g)
+	c := &g.rule.counts
 	if g.count >= g.threshold {
-		return append(out, d.alert(g))
+		c.AlertHits += uint64(g.count)
+		d.total.AlertHits += uint64(g.count)
+		return append(out, d.alert(g, StepFinal))
 	}
-	d.expire(g)
+	c.Expired++
+	c.ExpiredHits += uint64(g.count)
+	d.total.Expired++
+	d.total.ExpiredHits += uint64(g.count)
 	return out
 }
 
+// drop forgets a group out of its queue.
+func (d *DedupTable) drop(g *group) {
+	delete(d.groups, g.key)
+	rg := g.rule
+	rg.unlink(g)
+	rg.counts.Groups--
+	rg.counts.Bytes -= g.bytes
+	d.total.Groups--
+	d.total.Bytes -= g.bytes
+}
+
+// evict removes the oldest group of the rule whose groups hold the most
+// bytes (ties: the rule ID first in byte order, so runs repeat).
 func (d *DedupTable) evict(out []*Alert) []*Alert {
-	g := heap.Pop(&d.queue).(*group)
-	delete(d.groups, g.key)
-	d.stats.Evicted++
-	if g.count >= g.threshold {
-		d.stats.EvictedAlerts++
-		return append(out, d.alert(g))
+	var victim *ruleGroups
+	var victimID string
+	for id, rg := range d.rules {
+		if rg.oldest == nil {
+			continue
+		}
+		if victim == nil || rg.counts.Bytes > victim.counts.Bytes || rg.counts.Bytes == victim.counts.Bytes && id < victimID {
+			victim, victimID = rg, id
+		}
 	}
-	d.stats.EvictedHits += uint64(g.count)
+	g := victim.oldest
+	d.dequeue(g)
+	d.drop(g)
+	c := &g.rule.counts
+	c.Evicted++
+	d.total.Evicted++
+	if g.count >= g.threshold {
+		c.EvictedAlerts++
+		c.AlertHits += uint64(g.count)
+		d.total.EvictedAlerts++
+		d.total.AlertHits += uint64(g.count)
+		return append(out, d.alert(g, StepFinal))
+	}
+	c.EvictedHits += uint64(g.count)
+	d.total.EvictedHits += uint64(g.count)
 	return out
 }
 
-func (d *DedupTable) remove(g *group) {
-	heap.Remove(&d.queue, g.index)
-	delete(d.groups, g.key)
-}
-
-func (d *DedupTable) expire(g *group) {
-	d.stats.Expired++
-	d.stats.ExpiredHits += uint64(g.count)
-}
-
-func (d *DedupTable) alert(g *group) *Alert {
-	d.stats.Alerts++
+func (d *DedupTable) alert(g *group, step AlertStep) *Alert {
 	m, r := g.match, g.match.Rule
-	logTypes := g.logTypes
-	if len(logTypes) == 0 {
+	// The alert's log types must not change as the group's grow: one is
+	// shared with the group, up to its length; more are copied and
+	// sorted.
+	var logTypes []string
+	switch n := len(g.logTypes); n {
+	case 0:
 		logTypes = r.LogTypes
-	} else {
+	case 1:
+		logTypes = g.logTypes[:1:1]
+	default:
+		logTypes = slices.Clone(g.logTypes)
 		sort.Strings(logTypes)
 	}
+	if g.id == "" {
+		g.id = AlertID(g.key.typ, g.key.rule, g.key.dedup, time.Unix(0, g.start))
+	}
 	return &Alert{
-		ID:           AlertID(g.key.typ, g.key.rule, g.key.dedup, time.Unix(0, g.start)),
+		ID:           g.id,
+		Step:         step,
 		Type:         g.key.typ,
 		Rule:         r,
 		RuleID:       r.ID,
@@ -267,13 +490,37 @@ func (d *DedupTable) alert(g *group) *Alert {
 	}
 }
 
+func (rg *ruleGroups) link(g *group) {
+	g.prev, g.next = rg.newest, nil
+	if rg.newest != nil {
+		rg.newest.next = g
+	} else {
+		rg.oldest = g
+	}
+	rg.newest = g
+}
+
+func (rg *ruleGroups) unlink(g *group) {
+	if g.prev != nil {
+		g.prev.next = g.next
+	} else {
+		rg.oldest = g.next
+	}
+	if g.next != nil {
+		g.next.prev = g.prev
+	} else {
+		rg.newest = g.prev
+	}
+	g.prev, g.next = nil, nil
+}
+
 // reset starts a new window at ts with m as its first hit.
 func (g *group) reset(m *Match, ts int64) {
 	period := m.Rule.DedupPeriod
 	if period <= 0 {
 		period = DefaultDedupPeriod
 	}
-	g.match, g.start, g.last, g.count, g.logTypes = m, ts, ts, 0, nil
+	g.match, g.start, g.last, g.count, g.logTypes, g.id = m, ts, ts, 0, nil, ""
 	g.end = ts + int64(period)
 	if g.end < ts { // overflow: the window never ends
 		g.end = math.MaxInt64
@@ -314,12 +561,15 @@ func unixNano(t time.Time) int64 {
 // groupQueue orders groups by window end, then by creation.
 type groupQueue []*group
 
-func (q groupQueue) Len() int { return len(q) }
-func (q groupQueue) Less(i, j int) bool {
-	if q[i].end != q[j].end {
-		return q[i].end < q[j].end
+func (q groupQueue) Len() int           { return len(q) }
+func (q groupQueue) Less(i, j int) bool { return before(q[i], q[j]) }
+
+// before orders groups by window end, then by creation.
+func before(a, b *group) bool {
+	if a.end != b.end {
+		return a.end < b.end
 	}
-	return q[i].seq < q[j].seq
+	return a.seq < b.seq
 }
 func (q groupQueue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
@@ -343,24 +593,36 @@ func (q *groupQueue) Pop() any {
 
 // LockedDedup is a DedupTable behind a mutex: a Deduper that is safe for
 // concurrent use by multiple goroutines. Advance does not take the lock
-// when no window ends by its time, so calling it for every event is cheap.
+// when no window of its clock ends by its time, so calling it for every
+// event is cheap.
 type LockedDedup struct {
 	mu    sync.Mutex
 	table *DedupTable
-	next  atomic.Int64 // table.nextEnd(), readable without the lock
+	// next maps each clock to table.nextEnd(clock), or lower; the map is
+	// replaced, under mu, to add a clock, so that it is read without a
+	// lock.
+	next atomic.Pointer[map[string]*atomic.Int64]
 }
 
 var _ Deduper = (*LockedDedup)(nil)
 
 // NewLockedDedup returns an empty LockedDedup that keeps at most
-// maxGroups groups, which must be positive.
+// maxGroups groups, which must be positive, holding at most
+// DefaultMaxDedupBytes.
 func NewLockedDedup(maxGroups int) (*LockedDedup, error) {
-	t, err := NewDedupTable(maxGroups)
+	return NewLockedDedupBytes(maxGroups, DefaultMaxDedupBytes)
+}
+
+// NewLockedDedupBytes returns an empty LockedDedup that keeps at most
+// maxGroups groups holding at most maxBytes bytes (see GroupBytes); both
+// must be positive.
+func NewLockedDedupBytes(maxGroups int, maxBytes int64) (*LockedDedup, error) {
+	t, err := NewDedupTableBytes(maxGroups, maxBytes)
 	if err != nil {
 		return nil, err
 	}
 	l := &LockedDedup{table: t}
-	l.next.Store(math.MaxInt64)
+	l.next.Store(&map[string]*atomic.Int64{})
 	return l, nil
 }
 
@@ -370,30 +632,63 @@ var ErrInvalidHit = errors.New("detect: invalid hit")
 
 // Observe counts h at time t (see DedupTable.Observe).
 func (l *LockedDedup) Observe(h Hit, t time.Time) ([]*Alert, error) {
+	return l.observe(h, t, nil)
+}
+
+// observe is Observe, appending to out.
+func (l *LockedDedup) observe(h Hit, t time.Time, out []*Alert) ([]*Alert, error) {
 	if h.Match == nil || h.Match.Rule == nil {
-		return nil, fmt.Errorf("%w: no match or no rule", ErrInvalidHit)
+		return out, fmt.Errorf("%w: no match or no rule", ErrInvalidHit)
 	}
 	if h.Type != AlertRule && h.Type != AlertRuleError {
-		return nil, fmt.Errorf("%w: type %q", ErrInvalidHit, h.Type)
+		return out, fmt.Errorf("%w: type %q", ErrInvalidHit, h.Type)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := l.table.Observe(h, t)
-	l.next.Store(l.table.nextEnd())
+	out = l.table.observe(h, t, out)
+	if l.table.pushed {
+		// Only a new group lowers the next end of its clock; removals
+		// leave the hint lower than need be, which costs a lock once.
+		l.table.pushed = false
+		l.hint(h.Clock).Store(l.table.nextEnd(h.Clock))
+	}
 	return out, nil
 }
 
-// Advance closes every window that ends at or before t.
-func (l *LockedDedup) Advance(t time.Time) ([]*Alert, error) {
-	ts := unixNano(t)
-	if ts < l.next.Load() {
-		return nil, nil
+// hint returns the next end of clock's windows as last stored, adding the
+// clock if need be; l.mu must be held.
+func (l *LockedDedup) hint(clock string) *atomic.Int64 {
+	m := *l.next.Load()
+	if v := m[clock]; v != nil {
+		return v
+	}
+	v := new(atomic.Int64)
+	next := make(map[string]*atomic.Int64, len(m)+1)
+	maps.Copy(next, m)
+	next[clock] = v
+	l.next.Store(&next)
+	return v
+}
+
+// Advance closes every window of clock that ends at or before t.
+func (l *LockedDedup) Advance(clock string, t time.Time) ([]*Alert, error) {
+	return l.advance(clock, t, nil), nil
+}
+
+// advance is Advance, appending to out.
+func (l *LockedDedup) advance(clock string, t time.Time, out []*Alert) []*Alert {
+	v := (*l.next.Load())[clock]
+	if v == nil {
+		return out // no window of clock was ever opened
+	}
+	if unixNano(t) < v.Load() {
+		return out
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := l.table.Advance(t)
-	l.next.Store(l.table.nextEnd())
-	return out, nil
+	out = l.table.advance(clock, t, out)
+	v.Store(l.table.nextEnd(clock))
+	return out
 }
 
 // Flush closes every window.
@@ -401,7 +696,9 @@ func (l *LockedDedup) Flush() ([]*Alert, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := l.table.Flush()
-	l.next.Store(l.table.nextEnd())
+	for _, v := range *l.next.Load() {
+		v.Store(math.MaxInt64)
+	}
 	return out, nil
 }
 

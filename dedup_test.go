@@ -44,10 +44,11 @@ func summary(i int, a *detect.Alert) string {
 }
 
 func testRule(id string, period time.Duration, threshold int) *detect.Rule {
-	return detect.MustCompile(&detect.Rule{ID: id, Condition: "true", DedupPeriod: period, Threshold: threshold})
+	return detect.MustCompile(&detect.Rule{Severity: detect.SeverityInfo, ID: id, Condition: "true", DedupPeriod: period, Threshold: threshold})
 }
 
-// run plays steps on d and returns the alerts in the order emitted.
+// run plays steps on d and returns the final states of the alerts in the
+// order emitted (TestDedupLifecycle checks the created states).
 func run(t *testing.T, d detect.Deduper, steps []step) []string {
 	t.Helper()
 	var got []string
@@ -64,7 +65,7 @@ func run(t *testing.T, d detect.Deduper, steps []step) []string {
 			}
 			alerts, err = d.Observe(h, at(s.t))
 		case "advance":
-			alerts, err = d.Advance(at(s.t))
+			alerts, err = d.Advance("", at(s.t))
 		case "flush":
 			alerts, err = d.Flush()
 		}
@@ -72,7 +73,9 @@ func run(t *testing.T, d detect.Deduper, steps []step) []string {
 			t.Fatalf("step %d: %v", i, err)
 		}
 		for _, a := range alerts {
-			got = append(got, summary(i, a))
+			if a.Step == detect.StepFinal {
+				got = append(got, summary(i, a))
+			}
 		}
 	}
 	return got
@@ -194,10 +197,28 @@ func checkConservation(t *testing.T, s detect.DedupStats, alerts []string) {
 		fmt.Sscanf(a[strings.Index(a, " n=")+3:], "%d", &n)
 		inAlerts += n
 	}
-	if s.Groups == 0 && inAlerts+s.ExpiredHits+s.EvictedHits != s.Hits {
-		t.Errorf("hits: %d in alerts + %d expired + %d evicted; want %d", inAlerts, s.ExpiredHits, s.EvictedHits, s.Hits)
+	if inAlerts != s.AlertHits || inAlerts+s.ExpiredHits+s.EvictedHits+s.OpenHits != s.Hits {
+		t.Errorf("hits: %d in alerts (AlertHits %d) + %d expired + %d evicted + %d open; want %d",
+			inAlerts, s.AlertHits, s.ExpiredHits, s.EvictedHits, s.OpenHits, s.Hits)
 	}
-	if s.Alerts != uint64(len(alerts)) {
+	var sum detect.DedupCounts
+	for _, c := range s.Rules {
+		sum.Groups += c.Groups
+		sum.Bytes += c.Bytes
+		sum.Hits += c.Hits
+		sum.Alerts += c.Alerts
+		sum.AlertHits += c.AlertHits
+		sum.OpenHits += c.OpenHits
+		sum.Expired += c.Expired
+		sum.ExpiredHits += c.ExpiredHits
+		sum.Evicted += c.Evicted
+		sum.EvictedAlerts += c.EvictedAlerts
+		sum.EvictedHits += c.EvictedHits
+	}
+	if sum != s.DedupCounts {
+		t.Errorf("the rules' counters add up to %+v; the totals are %+v", sum, s.DedupCounts)
+	}
+	if s.OpenHits == 0 && s.Alerts != uint64(len(alerts)) {
 		t.Errorf("Stats().Alerts = %d; want %d", s.Alerts, len(alerts))
 	}
 }
@@ -212,31 +233,37 @@ func TestDedupFull(t *testing.T) {
 		max   int
 		steps []step
 		want  []string
-		stats detect.DedupStats
+		stats detect.DedupCounts
 	}{{
 		name:  "the group that ends first is evicted and its alert emitted",
 		max:   2,
 		steps: []step{hit(r, "a", 0), hit(r, "b", 1*m), hit(r, "a", 2*m), hit(r, "c", 3*m), flush()},
 		want:  []string{"@3 RULE R/a n=2 [0s,2m0s]", "@4 RULE R/b n=1 [1m0s,1m0s]", "@4 RULE R/c n=1 [3m0s,3m0s]"},
-		stats: detect.DedupStats{Hits: 4, Alerts: 3, Evicted: 1, EvictedAlerts: 1},
+		stats: detect.DedupCounts{Hits: 4, Alerts: 3, AlertHits: 4, Evicted: 1, EvictedAlerts: 1},
 	}, {
-		name:  "first to end, not first created",
+		name:  "between rules holding as much, the first rule ID loses its oldest group",
 		max:   2,
-		steps: []step{hit(r, "a", 0), hit(r10, "b", 1*m), hit(r, "c", 3*m)},
-		want:  []string{"@2 RULE R10/b n=1 [1m0s,1m0s]"},
-		stats: detect.DedupStats{Groups: 2, Hits: 3, Alerts: 1, Evicted: 1, EvictedAlerts: 1},
+		steps: []step{hit(r10, "b", 0), hit(r, "a", 1*m), hit(r, "c", 3*m)},
+		want:  []string{"@2 RULE R/a n=1 [1m0s,1m0s]"},
+		stats: detect.DedupCounts{Groups: 2, Hits: 3, Alerts: 3, AlertHits: 1, OpenHits: 2, Evicted: 1, EvictedAlerts: 1},
+	}, {
+		name:  "the rule holding the most loses its oldest group",
+		max:   3,
+		steps: []step{hit(r, "a", 0), hit(r10, "b", 1*m), hit(r10, "c", 2*m), hit(r, "d", 3*m)},
+		want:  []string{"@3 RULE R10/b n=1 [1m0s,1m0s]"},
+		stats: detect.DedupCounts{Groups: 3, Hits: 4, Alerts: 4, AlertHits: 1, OpenHits: 3, Evicted: 1, EvictedAlerts: 1},
 	}, {
 		name:  "later matches of an evicted alert's window form a new alert",
 		max:   1,
 		steps: []step{hit(r, "a", 0), hit(r, "b", 1*m), hit(r, "a", 2*m), flush()},
 		want:  []string{"@1 RULE R/a n=1 [0s,0s]", "@2 RULE R/b n=1 [1m0s,1m0s]", "@3 RULE R/a n=1 [2m0s,2m0s]"},
-		stats: detect.DedupStats{Hits: 3, Alerts: 3, Evicted: 2, EvictedAlerts: 2},
+		stats: detect.DedupCounts{Hits: 3, Alerts: 3, AlertHits: 3, Evicted: 2, EvictedAlerts: 2},
 	}, {
 		name:  "a group below its threshold is evicted with its hits counted",
 		max:   2,
 		steps: []step{hit(r2, "a", 0), hit(r2, "b", 1*m), hit(r2, "b", 2*m), hit(r2, "c", 3*m), flush()},
 		want:  []string{"@4 RULE R2/b n=2 [1m0s,2m0s]"},
-		stats: detect.DedupStats{Hits: 4, Alerts: 1, Expired: 1, ExpiredHits: 1, Evicted: 1, EvictedHits: 1},
+		stats: detect.DedupCounts{Hits: 4, Alerts: 1, AlertHits: 2, Expired: 1, ExpiredHits: 1, Evicted: 1, EvictedHits: 1},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,7 +275,9 @@ func TestDedupFull(t *testing.T) {
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
-			if s := d.Stats(); s != tt.stats {
+			s := d.Stats().DedupCounts
+			s.Bytes = 0 // checked by TestDedupBytes
+			if s != tt.stats {
 				t.Errorf("Stats() = %+v; want %+v", s, tt.stats)
 			}
 			checkConservation(t, d.Stats(), got)
@@ -265,15 +294,26 @@ func TestDedupTableBounded(t *testing.T) {
 	n := 0
 	for i := range 10_000 {
 		m := &detect.Match{Rule: r, Dedup: fmt.Sprint(i)}
-		n += len(d.Observe(detect.Hit{Type: detect.AlertRule, Match: m}, at(time.Duration(i)*time.Second)))
+		n += finals(d.Observe(detect.Hit{Type: detect.AlertRule, Match: m}, at(time.Duration(i)*time.Second)))
 		if d.Len() > 64 {
 			t.Fatalf("after %d hits Len() = %d; want at most 64", i+1, d.Len())
 		}
 	}
-	n += len(d.Flush())
+	n += finals(d.Flush())
 	if n != 10_000 {
 		t.Errorf("%d alerts; want 10000", n)
 	}
+}
+
+// finals counts the final states among alerts.
+func finals(alerts []*detect.Alert) int {
+	n := 0
+	for _, a := range alerts {
+		if a.Step == detect.StepFinal {
+			n++
+		}
+	}
+	return n
 }
 
 func TestNewDedupTableSize(t *testing.T) {

@@ -81,6 +81,7 @@ func catalogRules() []*detect.Rule {
 				cond = "true"
 			}
 			rules = append(rules, &detect.Rule{
+				Severity:  detect.SeverityInfo,
 				ID:        fmt.Sprintf("%s.Rule%02d", ct.name, j),
 				LogTypes:  []string{ct.name},
 				Condition: cond,
@@ -263,7 +264,7 @@ func BenchmarkEngineRules(b *testing.B) {
 		}
 		return rs
 	}
-	one := noGroup([]*detect.Rule{{ID: "One", Condition: `action == "DeleteUser" || eventName == "DeleteUser"`}})
+	one := noGroup([]*detect.Rule{{Severity: detect.SeverityInfo, ID: "One", Condition: `action == "DeleteUser" || eventName == "DeleteUser"`}})
 	catalog := noGroup(catalogRules())
 	// paired alternates the two engines over the same events and reports
 	// the cost of 1,000 rules in units of one rule's.

@@ -16,12 +16,18 @@ import (
 	"github.com/detectkit/detect/rules"
 )
 
-// collector is an AlertSink that keeps the alerts it receives.
+// collector is an AlertSink that keeps the alert states it receives: the
+// final ones in alerts, the created ones in created.
 type collector struct {
-	alerts []*detect.Alert
+	alerts  []*detect.Alert
+	created []*detect.Alert
 }
 
 func (c *collector) Send(a *detect.Alert) error {
+	if a.Step == detect.StepCreated {
+		c.created = append(c.created, a)
+		return nil
+	}
 	c.alerts = append(c.alerts, a)
 	return nil
 }
@@ -57,11 +63,11 @@ func process(t testing.TB, e *detect.Engine, events ...string) {
 
 func TestEngineRouting(t *testing.T) {
 	rs := []*detect.Rule{
-		{ID: "A", LogTypes: []string{"Type.A"}, Condition: "true"},
-		{ID: "AB", LogTypes: []string{"Type.A", "Type.B"}, Condition: "true"},
-		{ID: "Any", Condition: "true"},
-		{ID: "Off", LogTypes: []string{"Type.A"}, Condition: "true", Disabled: true},
-		{ID: "Quiet", LogTypes: []string{"Type.A"}, Condition: "true", SuppressAlerts: true},
+		{Severity: detect.SeverityInfo, ID: "A", LogTypes: []string{"Type.A"}, Condition: "true"},
+		{Severity: detect.SeverityInfo, ID: "AB", LogTypes: []string{"Type.A", "Type.B"}, Condition: "true"},
+		{Severity: detect.SeverityInfo, ID: "Any", Condition: "true"},
+		{Severity: detect.SeverityInfo, ID: "Off", LogTypes: []string{"Type.A"}, Condition: "true", Disabled: true},
+		{Severity: detect.SeverityInfo, ID: "Quiet", LogTypes: []string{"Type.A"}, Condition: "true", SuppressAlerts: true},
 	}
 	tests := []struct {
 		name    string
@@ -108,7 +114,7 @@ func TestEngineRouting(t *testing.T) {
 }
 
 func TestEngineLogTypesOfAlerts(t *testing.T) {
-	rs := []*detect.Rule{{ID: "R", LogTypes: []string{"Type.A", "Type.B"}, Condition: "true"}}
+	rs := []*detect.Rule{{Severity: detect.SeverityInfo, ID: "R", LogTypes: []string{"Type.A", "Type.B"}, Condition: "true"}}
 	for _, tt := range []struct {
 		name   string
 		events []string
@@ -138,8 +144,8 @@ func TestEngineRuleErrors(t *testing.T) {
 		Description: "checks ports", Runbook: "look", Reference: "ref", Threshold: 3,
 		DedupPeriod: 10 * time.Minute, Tags: []string{"t"},
 	}
-	other := &detect.Rule{ID: "Any.Port", Condition: `port != nil`, GroupBy: []string{"'all'"}}
-	quiet := &detect.Rule{ID: "Quiet", Condition: `int(port) > 5`, SuppressAlerts: true}
+	other := &detect.Rule{Severity: detect.SeverityInfo, ID: "Any.Port", Condition: `port != nil`, GroupBy: []string{"'all'"}}
+	quiet := &detect.Rule{Severity: detect.SeverityInfo, ID: "Quiet", Condition: `int(port) > 5`, SuppressAlerts: true}
 	e, c := newEngine(t, []*detect.Rule{failing, other, quiet})
 	process(t, e,
 		`{"port":"abc","timestamp":"2024-07-31T12:00:00Z"}`,
@@ -181,7 +187,7 @@ func TestEngineRuleErrors(t *testing.T) {
 
 func TestEngineEventTime(t *testing.T) {
 	clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	r := &detect.Rule{ID: "R", Condition: "true"}
+	r := &detect.Rule{Severity: detect.SeverityInfo, ID: "R", Condition: "true"}
 	tests := []struct {
 		name   string
 		event  string
@@ -195,6 +201,18 @@ func TestEngineEventTime(t *testing.T) {
 		{"epoch seconds", `{"timestamp":1722448529}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 0, time.UTC)},
 		{"epoch seconds with fraction", `{"timestamp":1722448529.5}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 5e8, time.UTC)},
 		{"epoch milliseconds", `{"timestamp":1722448529239}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 239e6, time.UTC)},
+		{"epoch microseconds", `{"timestamp":1722448529239928}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 239928e3, time.UTC)},
+		{"epoch nanoseconds", `{"timestamp":1722448529239928001}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 239928001, time.UTC)},
+		{"no zone: UTC", `{"timestamp":"2024-07-31T17:55:29.5"}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 5e8, time.UTC)},
+		{"no zone, with a space: UTC", `{"p_event_time":"2024-07-31 17:55:29"}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 0, time.UTC)},
+		{"a space and an offset", `{"timestamp":"2024-07-31 19:55:29+02:00"}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 0, time.UTC)},
+		{"CloudTrail's eventTime", `{"p_log_type":"AWS.CloudTrail","eventTime":"2024-07-31T17:55:29Z"}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 0, time.UTC)},
+		{"Okta's published", `{"p_log_type":"Okta.SystemLog","published":"2024-05-02 18:46:21.121000000"}`, nil, time.Date(2024, 5, 2, 18, 46, 21, 121e6, time.UTC)},
+		{"GitHub's @timestamp in milliseconds", `{"p_log_type":"GitHub.Audit","@timestamp":1671111111111}`, nil, time.Date(2022, 12, 15, 13, 31, 51, 111e6, time.UTC)},
+		{"GSuite's id.time", `{"p_log_type":"GSuite.ActivityEvent","id":{"time":"2020-09-07T15:50:49.617Z"}}`, nil, time.Date(2020, 9, 7, 15, 50, 49, 617e6, time.UTC)},
+		{"Slack's date_create in seconds", `{"p_log_type":"Slack.AuditLogs","date_create":1659021752}`, nil, time.Date(2022, 7, 28, 15, 22, 32, 0, time.UTC)},
+		{"p_event_time before the log type's field", `{"p_log_type":"AWS.CloudTrail","p_event_time":"2024-07-31 10:00:00","eventTime":"2024-07-31T17:55:29Z"}`, nil, time.Date(2024, 7, 31, 10, 0, 0, 0, time.UTC)},
+		{"another log type's field is not read", `{"p_log_type":"Okta.SystemLog","eventTime":"2024-07-31T17:55:29Z"}`, nil, clock},
 		{"an invalid first field falls through", `{"p_event_time":"yesterday","timestamp":1722448529}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 0, time.UTC)},
 		{"field names fall back to any case", `{"TimeStamp":1722448529}`, nil, time.Date(2024, 7, 31, 17, 55, 29, 0, time.UTC)},
 		{"no time: the clock", `{"time":"2024-07-31T17:55:29Z"}`, nil, clock},
@@ -226,20 +244,25 @@ func TestEngineEventTime(t *testing.T) {
 }
 
 func TestEngineEmitsWhenWindowsClose(t *testing.T) {
-	r := &detect.Rule{ID: "R", Condition: `kind == "x"`, GroupBy: []string{"user"}}
+	r := &detect.Rule{Severity: detect.SeverityInfo, ID: "R", Condition: `kind == "x"`, GroupBy: []string{"user"}}
 	e, c := newEngine(t, []*detect.Rule{r})
 	process(t, e,
 		`{"kind":"x","user":"a","timestamp":"2024-07-31T12:00:00Z"}`,
 		`{"kind":"x","user":"b","timestamp":"2024-07-31T12:30:00Z"}`,
 		`{"kind":"x","user":"a","timestamp":"2024-07-31T12:10:00Z"}`,
 	)
-	if len(c.alerts) != 0 {
-		t.Fatalf("%d alerts before any window closed; want 0", len(c.alerts))
+	if len(c.alerts) != 0 || len(c.created) != 2 {
+		t.Fatalf("%d final and %d created states before any window closed; want 0 and 2", len(c.alerts), len(c.created))
 	}
-	// An event that matches nothing still moves time on.
-	process(t, e, `{"kind":"y","timestamp":"2024-07-31T13:00:00Z"}`)
+	// Events that match nothing still move time on, once three of the
+	// last five confirm it: the clock is their median.
+	process(t, e, `{"kind":"y","timestamp":"2024-07-31T13:00:00Z"}`, `{"kind":"y","timestamp":"2024-07-31T13:01:00Z"}`)
+	if len(c.alerts) != 0 {
+		t.Fatalf("%d alerts with the clock at 12:30; want 0", len(c.alerts))
+	}
+	process(t, e, `{"kind":"y","timestamp":"2024-07-31T13:02:00Z"}`)
 	if got := c.lines(); strings.Join(got, " ") != "RULE R/a n=2" {
-		t.Fatalf("alerts at 13:00 %q; want a's", got)
+		t.Fatalf("alerts with the clock at 13:00 %q; want a's", got)
 	}
 	if err := e.Advance(time.Date(2024, 7, 31, 13, 30, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
@@ -254,7 +277,7 @@ func TestEngineEmitsWhenWindowsClose(t *testing.T) {
 }
 
 func TestEngineInputs(t *testing.T) {
-	r := &detect.Rule{ID: "R", Condition: `user.name == "a"`}
+	r := &detect.Rule{Severity: detect.SeverityInfo, ID: "R", Condition: `user.name == "a"`}
 	e, c := newEngine(t, []*detect.Rule{r})
 	if err := e.Process([]byte(`{"user":{"name":"a"}}`)); err != nil {
 		t.Fatal(err)
@@ -290,22 +313,30 @@ func TestEngineSinkError(t *testing.T) {
 	boom := errors.New("disk full")
 	var sent int
 	sink := detect.AlertSinkFunc(func(*detect.Alert) error { sent++; return boom })
-	e, err := detect.NewEngine([]*detect.Rule{{ID: "R", Condition: "true", GroupBy: []string{"k"}}}, detect.WithSink(sink))
+	e, err := detect.NewEngine([]*detect.Rule{{Severity: detect.SeverityInfo, ID: "R", Condition: "true", GroupBy: []string{"k"}}}, detect.WithSink(sink))
 	if err != nil {
 		t.Fatal(err)
 	}
-	process(t, e, `{"k":1}`, `{"k":2}`)
+	for _, ev := range []string{`{"k":1}`, `{"k":2}`} {
+		var se *detect.SinkError
+		if err := e.Process([]byte(ev)); !errors.Is(err, boom) || !errors.As(err, &se) || se.Alert.Step != detect.StepCreated {
+			t.Errorf("Process(%s) = %v; want the sink's error for the created alert", ev, err)
+		}
+	}
 	if err := e.Flush(); !errors.Is(err, boom) {
 		t.Errorf("Flush() = %v; want the sink's error", err)
 	}
-	if sent != 2 {
-		t.Errorf("sink got %d alerts; want 2 (an error does not stop the others)", sent)
+	if sent != 4 {
+		t.Errorf("sink got %d alert states; want 4 (an error does not stop the others)", sent)
+	}
+	if s := e.Stats(); s.Alerts != 2 || s.Delivered != 0 || s.Failed != 4 {
+		t.Errorf("Stats() = %d alerts, %d states delivered, %d failed; want 2, 0, 4", s.Alerts, s.Delivered, s.Failed)
 	}
 }
 
 func TestNewEngineErrors(t *testing.T) {
 	sink := detect.WithSink(&collector{})
-	ok := &detect.Rule{ID: "OK", Condition: "true"}
+	ok := &detect.Rule{Severity: detect.SeverityInfo, ID: "OK", Condition: "true"}
 	d, _ := detect.NewLockedDedup(10)
 	tests := []struct {
 		name  string
@@ -323,9 +354,9 @@ func TestNewEngineErrors(t *testing.T) {
 		{"nil clock", []*detect.Rule{ok}, []detect.EngineOption{sink, detect.WithClock(nil)}, "WithClock(nil)"},
 		{"empty time field", []*detect.Rule{ok}, []detect.EngineOption{sink, detect.WithTimeFields("a..b")}, `invalid time field "a..b"`},
 		{"nil rule", []*detect.Rule{ok, nil}, []detect.EngineOption{sink}, "rule 2 is nil"},
-		{"rule without ID", []*detect.Rule{{Condition: "true"}}, []detect.EngineOption{sink}, "rule 1 has no ID"},
-		{"duplicate ID", []*detect.Rule{ok, {ID: "OK", Condition: "false", Disabled: true}}, []detect.EngineOption{sink}, "rule ID OK is used twice"},
-		{"compile error", []*detect.Rule{{ID: "Bad", Condition: "a ==="}}, []detect.EngineOption{sink}, "rule Bad: condition"},
+		{"rule without ID", []*detect.Rule{{Severity: detect.SeverityInfo, Condition: "true"}}, []detect.EngineOption{sink}, "rule 1 has no ID"},
+		{"duplicate ID", []*detect.Rule{ok, {Severity: detect.SeverityInfo, ID: "OK", Condition: "false", Disabled: true}}, []detect.EngineOption{sink}, "rule ID OK is used twice"},
+		{"compile error", []*detect.Rule{{Severity: detect.SeverityInfo, ID: "Bad", Condition: "a ==="}}, []detect.EngineOption{sink}, "rule Bad: condition"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -339,10 +370,10 @@ func TestNewEngineErrors(t *testing.T) {
 		})
 	}
 	var ce *detect.CompileError
-	if _, err := detect.NewEngine([]*detect.Rule{{ID: "Bad", Condition: "a ==="}}, sink); !errors.As(err, &ce) {
+	if _, err := detect.NewEngine([]*detect.Rule{{Severity: detect.SeverityInfo, ID: "Bad", Condition: "a ==="}}, sink); !errors.As(err, &ce) {
 		t.Errorf("NewEngine with a bad rule = %v; want a *CompileError", err)
 	}
-	if _, err := detect.NewEngine([]*detect.Rule{{ID: "Off", Condition: "a ===", Disabled: true}}, sink); err != nil {
+	if _, err := detect.NewEngine([]*detect.Rule{{Severity: detect.SeverityInfo, ID: "Off", Condition: "a ===", Disabled: true}}, sink); err != nil {
 		t.Errorf("NewEngine with a disabled bad rule = %v; want no error", err)
 	}
 	if _, err := detect.NewEngine(nil, sink, detect.WithDeduper(d), detect.WithTimeFields(), detect.WithClock(time.Now)); err != nil {
@@ -362,9 +393,9 @@ func TestEngineConcurrent(t *testing.T) {
 	for _, maxGroups := range []int{1000, 7} {
 		t.Run(fmt.Sprintf("max %d groups", maxGroups), func(t *testing.T) {
 			rs := []*detect.Rule{
-				{ID: "By.User", LogTypes: []string{"Test.Log"}, Condition: `action == "login"`, GroupBy: []string{"user"}, DedupPeriod: 10 * time.Minute},
-				{ID: "Odd", LogTypes: []string{"Test.Log"}, Condition: `n % 2 == 1`, GroupBy: []string{"user"}},
-				{ID: "Broken", LogTypes: []string{"Test.Log"}, Condition: `int(user) > 0`},
+				{Severity: detect.SeverityInfo, ID: "By.User", LogTypes: []string{"Test.Log"}, Condition: `action == "login"`, GroupBy: []string{"user"}, DedupPeriod: 10 * time.Minute},
+				{Severity: detect.SeverityInfo, ID: "Odd", LogTypes: []string{"Test.Log"}, Condition: `n % 2 == 1`, GroupBy: []string{"user"}},
+				{Severity: detect.SeverityInfo, ID: "Broken", LogTypes: []string{"Test.Log"}, Condition: `int(user) > 0`},
 				rules.WizRevokeUserSessions,
 			}
 			var mu sync.Mutex
@@ -375,7 +406,7 @@ func TestEngineConcurrent(t *testing.T) {
 				mu.Unlock()
 				return nil
 			})
-			e, err := detect.NewEngine(rs, detect.WithSink(sink), detect.WithMaxGroups(maxGroups))
+			e, err := detect.NewEngine(rs, detect.WithSink(sink), detect.WithMaxGroups(maxGroups), detect.WithReplay())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -432,7 +463,7 @@ func TestAlertJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := `{"alertId":"3fbb2ea741fe9be3d757e7ca8ac6045f","type":"RULE","ruleId":"Wiz.Revoke.User.Sessions",` +
+	want := `{"alertId":"3fbb2ea741fe9be3d757e7ca8ac6045f","step":"final","type":"RULE","ruleId":"Wiz.Revoke.User.Sessions",` +
 		`"title":"[Wiz]: [RevokeUserSessions] action performed by user [user@company.com]","severity":"MEDIUM","dedup":"07fdb41e",` +
 		`"eventCount":2,"creationTime":"2024-07-31T17:55:29.239928Z","updateTime":"2024-07-31T18:05:00Z","logTypes":["Wiz.Audit"],` +
 		`"outputs":{"action":"RevokeUserSessions","actor":{"id":null,"name":"user@company.com","type":"user"},"source_ip":"12.34.56.78","event_id":"07fdb41e","action_parameters":{"input":{"id":"<x>"}}},` +
@@ -440,7 +471,7 @@ func TestAlertJSON(t *testing.T) {
 		`"runbook":"Verify that this change was planned. If not, revoke all the sessions of the account and change its credentials",` +
 		`"reference":"https://www.wiz.io/blog/storm-0558-compromised-microsoft-key-enables-authentication-of-countless-micr",` +
 		`"reports":{"MITRE ATT&CK":["TA0040:T1531"]},"tags":[]}` + "\n" +
-		`{"alertId":"ce5f58dc9f5035b2ec4872e59339608a","type":"RULE_ERROR","ruleId":"Broken",` +
+		`{"alertId":"ce5f58dc9f5035b2ec4872e59339608a","step":"final","type":"RULE_ERROR","ruleId":"Broken",` +
 		"\"title\":\"Error in Broken: condition `n + 1 > 2` failed: invalid operation: <nil> + int\",\"severity\":\"LOW\"," +
 		`"dedup":"condition: invalid operation: <nil> + int (1:3)","eventCount":2,"creationTime":"2024-07-31T17:55:29.239928Z",` +
 		`"updateTime":"2024-07-31T18:05:00Z","logTypes":["Wiz.Audit"],"outputs":{},"description":"","runbook":"","reference":"",` +
@@ -470,8 +501,8 @@ func TestAlertJSON(t *testing.T) {
 func BenchmarkEngine(b *testing.B) {
 	rs := []*detect.Rule{
 		rules.WizRevokeUserSessions,
-		{ID: "Wiz.Failed", LogTypes: []string{"Wiz.Audit"}, Condition: `status == "FAILED"`, GroupBy: []string{"user.name"}, Threshold: 5},
-		{ID: "Other", LogTypes: []string{"Other.Log"}, Condition: "true"},
+		{Severity: detect.SeverityInfo, ID: "Wiz.Failed", LogTypes: []string{"Wiz.Audit"}, Condition: `status == "FAILED"`, GroupBy: []string{"user.name"}, Threshold: 5},
+		{Severity: detect.SeverityInfo, ID: "Other", LogTypes: []string{"Other.Log"}, Condition: "true"},
 	}
 	const n = 1024
 	raw := make([][]byte, n)
@@ -525,12 +556,12 @@ func BenchmarkEngine(b *testing.B) {
 func TestEngineIndexKeepsErrors(t *testing.T) {
 	var rs []*detect.Rule
 	for i := 0; i < 10; i++ { // enough leading equalities for an index
-		rs = append(rs, &detect.Rule{ID: fmt.Sprintf("Eq%d", i), Condition: fmt.Sprintf(`action == "A%d"`, i)})
+		rs = append(rs, &detect.Rule{Severity: detect.SeverityInfo, ID: fmt.Sprintf("Eq%d", i), Condition: fmt.Sprintf(`action == "A%d"`, i)})
 	}
 	rs = append(rs,
-		&detect.Rule{ID: "FailsFirst", Condition: `int(n) > 0 && action == "X"`},
-		&detect.Rule{ID: "EqualsFirst", Condition: `action == "X" && int(n) > 0`},
-		&detect.Rule{ID: "Matches", Condition: `action == "A3" && n == "abc"`},
+		&detect.Rule{Severity: detect.SeverityInfo, ID: "FailsFirst", Condition: `int(n) > 0 && action == "X"`},
+		&detect.Rule{Severity: detect.SeverityInfo, ID: "EqualsFirst", Condition: `action == "X" && int(n) > 0`},
+		&detect.Rule{Severity: detect.SeverityInfo, ID: "Matches", Condition: `action == "A3" && n == "abc"`},
 	)
 	// "X" in another field lets the prefilters of the X rules through.
 	const ev = `{"action": "A3", "n": "abc", "note": "X"}`

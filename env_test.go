@@ -16,15 +16,18 @@ import (
 func TestSlotsAgreeWithMaps(t *testing.T) {
 	rules := []*Rule{
 		{
-			ID: "Slots.Fold", LogTypes: []string{"T"}, Condition: `action != nil || Action != nil || id == "x"`,
+			Severity: SeverityInfo,
+			ID:       "Slots.Fold", LogTypes: []string{"T"}, Condition: `action != nil || Action != nil || id == "x"`,
 			Title: "{action}/{Action}/{ACTION}", GroupBy: []string{`id`},
 			Fields: fields("a", "action", "b", "Action", "c", "ACTION", "id", "id", "user", "user.name", "n", "nAme"),
 		},
 		{
-			ID: "Slots.Path", LogTypes: []string{"T"}, Condition: `user.name startsWith "u" && status == "SUCCESS"`,
+			Severity: SeverityInfo,
+			ID:       "Slots.Path", LogTypes: []string{"T"}, Condition: `user.name startsWith "u" && status == "SUCCESS"`,
 			Fields: fields("user", "user", "status", "STATUS"),
 		},
 		{
+			Severity: SeverityInfo,
 			// user is only lent: read as keys and compared with nil. A
 			// name that is an object makes startsWith fail, and the VM
 			// run again on the object decoded whole.
@@ -131,7 +134,7 @@ func TestSlotsLimit(t *testing.T) {
 			conds = append(conds, fmt.Sprintf("F%d != nil", i))
 		}
 		// The rule reads F0, F1...; the event's keys are f0, f1...
-		r := &Rule{ID: fmt.Sprintf("Slots.Limit.%d", n), Condition: strings.Join(conds, " && "), Fields: fields("last", strings.ToUpper(names[n-1]))}
+		r := &Rule{Severity: SeverityInfo, ID: fmt.Sprintf("Slots.Limit.%d", n), Condition: strings.Join(conds, " && "), Fields: fields("last", strings.ToUpper(names[n-1]))}
 		c, err := r.compiled()
 		if err != nil {
 			t.Fatal(err)

@@ -17,7 +17,7 @@ func TestEvalErrorKindIsFreeOfEventValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Rule{ID: "Kind.Test", Condition: tt.cond}
+			r := &Rule{Severity: SeverityInfo, ID: "Kind.Test", Condition: tt.cond}
 			var kinds []string
 			for _, ev := range tt.events {
 				_, err := r.Evaluate([]byte(ev))

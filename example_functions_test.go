@@ -19,6 +19,7 @@ func ExampleFunctions_RegisterFunc() {
 		panic(err)
 	}
 	rule := detect.MustCompile(&detect.Rule{
+		Severity:  detect.SeverityInfo,
 		ID:        "Custom.Login.Outside.VPN",
 		Condition: `action == "login" && !isVPN(sourceIP)`,
 	}, detect.WithFunctions(fns))
@@ -31,7 +32,7 @@ func ExampleFunctions_RegisterFunc() {
 	}
 
 	// A wrong call does not compile.
-	_, err = detect.Compile(&detect.Rule{ID: "Custom.Bad", Condition: `isVPN(sourceIP, 24)`}, detect.WithFunctions(fns))
+	_, err = detect.Compile(&detect.Rule{Severity: detect.SeverityInfo, ID: "Custom.Bad", Condition: `isVPN(sourceIP, 24)`}, detect.WithFunctions(fns))
 	fmt.Println(err)
 	// Output:
 	// false <nil>
@@ -59,6 +60,7 @@ func ExampleFunctions_Register() {
 		panic(err)
 	}
 	rule := detect.MustCompile(&detect.Rule{
+		Severity:  detect.SeverityInfo,
 		ID:        "Custom.Risky.Login",
 		Condition: `riskScore(geo.country) > 3`,
 	}, detect.WithFunctions(fns))
@@ -89,6 +91,7 @@ func ExampleTable() {
 		panic(err)
 	}
 	rule := detect.MustCompile(&detect.Rule{
+		Severity:  detect.SeverityInfo,
 		ID:        "Custom.Admin.Deletes.Logs",
 		Condition: `action == "DeleteTrail" && inLookup("admins", actor)`,
 		Title:     `Admin {actor} of team {lookup("admins", actor).team} deleted a trail`,
@@ -105,7 +108,7 @@ func ExampleTable() {
 	fmt.Println(rule.Evaluate(event))
 
 	// A table the set lacks is a compile error.
-	_, err = detect.Compile(&detect.Rule{ID: "Custom.Typo", Condition: `inLookup("admin", actor)`}, detect.WithFunctions(fns))
+	_, err = detect.Compile(&detect.Rule{Severity: detect.SeverityInfo, ID: "Custom.Typo", Condition: `inLookup("admin", actor)`}, detect.WithFunctions(fns))
 	fmt.Println(err)
 	// Output:
 	// Admin Alice of team security deleted a trail
@@ -118,7 +121,8 @@ func ExampleTable() {
 // The built-in library needs no registration: every rule may call it.
 func Example_securityFunctions() {
 	rule := detect.MustCompile(&detect.Rule{
-		ID: "Custom.Suspicious.Download",
+		Severity: detect.SeverityInfo,
+		ID:       "Custom.Suspicious.Download",
 		Condition: `isPublicIP(client.ip)
 			&& !inCIDR(client.ip, ["203.0.113.0/24", "198.51.100.0/24"])
 			&& glob(request.path, ["*.exe", "*.ps1"])

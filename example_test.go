@@ -28,6 +28,7 @@ func ExampleRule_Outputs() {
 
 func ExampleCompile() {
 	rule, err := detect.Compile(&detect.Rule{
+		Severity:  detect.SeverityInfo,
 		ID:        "Okta.Admin.Login",
 		Condition: `eventType == "user.session.start" && "admin" in actor.roles`,
 		Title:     "Admin login by {actor.alternateId} from {client.ipAddress}",
@@ -50,6 +51,7 @@ func ExampleCompile() {
 
 func ExampleCompile_error() {
 	_, err := detect.Compile(&detect.Rule{
+		Severity:  detect.SeverityInfo,
 		ID:        "Broken.Rule",
 		Condition: `status == "SUCCESS" && action in ["A", "B"`,
 	})

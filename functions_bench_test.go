@@ -101,7 +101,7 @@ func BenchmarkFunctionCall(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) { benchCondition(b, bc.cond, fns, env) })
 	}
 	b.Run("rule/RegisterFunc/parallel", func(b *testing.B) {
-		r := MustCompile(&Rule{ID: "Bench", Condition: `isInternalTyped(ip)`}, WithFunctions(fns))
+		r := MustCompile(&Rule{Severity: SeverityInfo, ID: "Bench", Condition: `isInternalTyped(ip)`}, WithFunctions(fns))
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -145,7 +145,7 @@ func BenchmarkLibrary(b *testing.B) {
 
 // benchCondition measures a condition, compiled with fns, that holds on env.
 func benchCondition(b *testing.B, cond string, fns *Functions, env map[string]any) {
-	r := MustCompile(&Rule{ID: "Bench", Condition: cond}, WithFunctions(fns))
+	r := MustCompile(&Rule{Severity: SeverityInfo, ID: "Bench", Condition: cond}, WithFunctions(fns))
 	b.ReportAllocs()
 	for b.Loop() {
 		ok, err := r.Evaluate(env)

@@ -141,7 +141,7 @@ func TestFunctionRuleErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.cond, func(t *testing.T) {
-			r, err := Compile(&Rule{ID: "R.Fn", Condition: tt.cond}, WithFunctions(fns))
+			r, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.Fn", Condition: tt.cond}, WithFunctions(fns))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,7 +163,7 @@ func TestFunctionRuleErrors(t *testing.T) {
 	if err := fs2.RegisterFunc("fail", func(string) (bool, error) { return false, sentinel }); err != nil {
 		t.Fatal(err)
 	}
-	r := MustCompile(&Rule{ID: "R.Sentinel", Condition: `fail(name)`}, WithFunctions(fs2))
+	r := MustCompile(&Rule{Severity: SeverityInfo, ID: "R.Sentinel", Condition: `fail(name)`}, WithFunctions(fs2))
 	if _, err := r.Evaluate(functionsEvent); !errors.Is(err, sentinel) {
 		t.Errorf("Evaluate = %v; want an error wrapping the function's", err)
 	}
@@ -183,8 +183,8 @@ func mustMap(t testing.TB, event string) map[string]any {
 func TestFunctionPanicInEngine(t *testing.T) {
 	fns := testFunctions(t)
 	rules := []*Rule{
-		{ID: "R.Panics", Condition: `explode(name)`},
-		{ID: "R.Works", Condition: `isInternal(ip)`},
+		{Severity: SeverityInfo, ID: "R.Panics", Condition: `explode(name)`},
+		{Severity: SeverityInfo, ID: "R.Works", Condition: `isInternal(ip)`},
 	}
 	for _, r := range rules {
 		if _, err := Compile(r, WithFunctions(fns)); err != nil {
@@ -237,7 +237,7 @@ func TestFunctionCompileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.cond, func(t *testing.T) {
-			_, err := Compile(&Rule{ID: "R.Call", Condition: tt.cond}, WithFunctions(fns))
+			_, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.Call", Condition: tt.cond}, WithFunctions(fns))
 			if tt.contains == "" {
 				// Compiles: the comparison is checked when it runs.
 				if err != nil {
@@ -305,14 +305,14 @@ func TestFunctionsPerSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	cond := `trusted(ip)`
-	ra := MustCompile(&Rule{ID: "R.A", Condition: cond}, WithFunctions(a))
-	rb := MustCompile(&Rule{ID: "R.B", Condition: cond}, WithFunctions(b))
+	ra := MustCompile(&Rule{Severity: SeverityInfo, ID: "R.A", Condition: cond}, WithFunctions(a))
+	rb := MustCompile(&Rule{Severity: SeverityInfo, ID: "R.B", Condition: cond}, WithFunctions(b))
 	var sinkA, sinkB []*Alert
-	ea, err := NewEngine([]*Rule{ra}, WithSink(AlertSinkFunc(func(al *Alert) error { sinkA = append(sinkA, al); return nil })))
+	ea, err := NewEngine([]*Rule{ra}, WithSink(AlertSinkFunc(func(al *Alert) error { sinkA = append(sinkA, al); return nil })), WithReplay())
 	if err != nil {
 		t.Fatal(err)
 	}
-	eb, err := NewEngine([]*Rule{rb}, WithSink(AlertSinkFunc(func(al *Alert) error { sinkB = append(sinkB, al); return nil })))
+	eb, err := NewEngine([]*Rule{rb}, WithSink(AlertSinkFunc(func(al *Alert) error { sinkB = append(sinkB, al); return nil })), WithReplay())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func TestFunctionsPerSet(t *testing.T) {
 		t.Errorf("engine A alerts %d, engine B alerts %d; want one alert of 1 event and one of 2", len(sinkA), len(sinkB))
 	}
 	// Without the set the function does not exist.
-	if _, err := Compile(&Rule{ID: "R.None", Condition: cond}); err == nil {
+	if _, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.None", Condition: cond}); err == nil {
 		t.Error("Compile without the set succeeded")
 	}
 }
@@ -345,7 +345,7 @@ func TestMustCompilePanicNamesRule(t *testing.T) {
 			t.Errorf("MustCompile panic = %q; want it to name the rule and the problem", msg)
 		}
 	}()
-	MustCompile(&Rule{ID: "Pack.Bad.Call", Condition: `isInternal()`}, WithFunctions(fns))
+	MustCompile(&Rule{Severity: SeverityInfo, ID: "Pack.Bad.Call", Condition: `isInternal()`}, WithFunctions(fns))
 }
 
 // TestDefinitionWithArguments checks the message for a definition called
@@ -355,7 +355,7 @@ func TestDefinitionWithArguments(t *testing.T) {
 	if err := fns.Define("isAdmin", `"admin" in user.roles`); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Compile(&Rule{ID: "R.Def", Condition: `isAdmin(user)`}, WithFunctions(fns))
+	_, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.Def", Condition: `isAdmin(user)`}, WithFunctions(fns))
 	if err == nil || !strings.Contains(err.Error(), "definition isAdmin takes no arguments (1:1)") {
 		t.Errorf("Compile(isAdmin(user)) = %v; want an error saying definitions take no arguments", err)
 	}

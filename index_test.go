@@ -60,7 +60,7 @@ func TestRuleSetIndex(t *testing.T) {
 		`action == "D"`, `action == "E"`, `action == "F"`, `status == "x"`, `true`,
 		`status == "x" && action == "G"`, // indexed by action, the field of more values
 	} {
-		rules = append(rules, &Rule{ID: string(rune('a' + i)), Condition: c})
+		rules = append(rules, &Rule{Severity: SeverityInfo, ID: string(rune('a' + i)), Condition: c})
 	}
 	set := newRuleSet(rules, newFieldSet(LogTypeField))
 	if set.index == nil {
@@ -114,10 +114,10 @@ func TestEngineIndexInHead(t *testing.T) {
 	var rules []*Rule
 	for i := range 10 {
 		rules = append(rules,
-			&Rule{ID: fmt.Sprintf("Top.%d", i), LogTypes: []string{"T.Top"}, Condition: fmt.Sprintf(`action == "A%d" && user.name != "skip"`, i), Fields: []Field{{Name: "who", Expr: "user"}}},
-			&Rule{ID: fmt.Sprintf("Nested.%d", i), LogTypes: []string{"T.Nested"}, Condition: fmt.Sprintf(`detail.eventName == "E%d"`, i), Fields: []Field{{Name: "detail", Expr: "detail"}}})
+			&Rule{Severity: SeverityInfo, ID: fmt.Sprintf("Top.%d", i), LogTypes: []string{"T.Top"}, Condition: fmt.Sprintf(`action == "A%d" && user.name != "skip"`, i), Fields: []Field{{Name: "who", Expr: "user"}}},
+			&Rule{Severity: SeverityInfo, ID: fmt.Sprintf("Nested.%d", i), LogTypes: []string{"T.Nested"}, Condition: fmt.Sprintf(`detail.eventName == "E%d"`, i), Fields: []Field{{Name: "detail", Expr: "detail"}}})
 	}
-	rules = append(rules, &Rule{ID: "Any", Condition: `action startsWith "A1" || user == nil`})
+	rules = append(rules, &Rule{Severity: SeverityInfo, ID: "Any", Condition: `action startsWith "A1" || user == nil`})
 	var events [][]byte
 	for i := range 400 {
 		a, e := i%12, i%13
@@ -166,7 +166,7 @@ func TestEngineIndexInHead(t *testing.T) {
 		}
 		return e.ProcessEvent(ev, "")
 	})
-	if gotStats.Matches == 0 || gotStats != wantStats || strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if gotStats.Matches == 0 || !reflect.DeepEqual(gotStats, wantStats) || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Process: %d alerts, %+v; ProcessEvent: %d alerts, %+v", len(got), gotStats, len(want), wantStats)
 	}
 }

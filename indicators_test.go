@@ -110,7 +110,7 @@ func TestLogic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.cond, func(t *testing.T) {
-			r, err := detect.Compile(&detect.Rule{ID: "T", Condition: tt.cond}, detect.WithFunctions(fns))
+			r, err := detect.Compile(&detect.Rule{Severity: detect.SeverityInfo, ID: "T", Condition: tt.cond}, detect.WithFunctions(fns))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,14 +133,14 @@ func TestLogic(t *testing.T) {
 }
 
 func TestLogicCompileError(t *testing.T) {
-	r := &detect.Rule{ID: "Bad", Condition: `status ==`}
+	r := &detect.Rule{Severity: detect.SeverityInfo, ID: "Bad", Condition: `status ==`}
 	if _, err := r.Logic(); err == nil {
 		t.Fatal("Logic() of a rule that does not compile: no error")
 	}
 }
 
 func TestOutputSources(t *testing.T) {
-	r := &detect.Rule{ID: "T", Condition: "true", Fields: []detect.Field{
+	r := &detect.Rule{Severity: detect.SeverityInfo, ID: "T", Condition: "true", Fields: []detect.Field{
 		{Name: "ip", Expr: "sourceIP"},
 		{Name: "user", Expr: " user.name "},
 		{Name: "first", Expr: "items[0].id"},
@@ -162,6 +162,7 @@ func TestOutputSources(t *testing.T) {
 
 func ExampleRule_Logic() {
 	r := detect.MustCompile(&detect.Rule{
+		Severity:  detect.SeverityInfo,
 		ID:        "Wiz.Revoke.User.Sessions",
 		Condition: `status == "SUCCESS" && action == "RevokeUserSessions"`,
 	})
@@ -190,7 +191,7 @@ func TestDescribeIndicator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := detect.Compile(&detect.Rule{ID: "T", Condition: `hasWord(msg ?? lower(other), "evil") && !hasWord(title, "test")`}, detect.WithFunctions(fns))
+	r, err := detect.Compile(&detect.Rule{Severity: detect.SeverityInfo, ID: "T", Condition: `hasWord(msg ?? lower(other), "evil") && !hasWord(title, "test")`}, detect.WithFunctions(fns))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -286,7 +286,7 @@ func TestLibraryCompileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.cond, func(t *testing.T) {
-			_, err := Compile(&Rule{ID: "R.Lib", Condition: tt.cond}, WithFunctions(fns))
+			_, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.Lib", Condition: tt.cond}, WithFunctions(fns))
 			ce, ok := err.(*CompileError)
 			if !ok {
 				t.Fatalf("Compile(%s) = %v; want a *CompileError", tt.cond, err)
@@ -300,7 +300,7 @@ func TestLibraryCompileErrors(t *testing.T) {
 		})
 	}
 	// Without a set, no table exists.
-	_, err := Compile(&Rule{ID: "R.NoTables", Condition: `inLookup("admins", name)`})
+	_, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.NoTables", Condition: `inLookup("admins", name)`})
 	if err == nil || !strings.Contains(err.Error(), "no table is registered") {
 		t.Errorf("Compile without tables = %v; want an unknown table error", err)
 	}
@@ -309,7 +309,7 @@ func TestLibraryCompileErrors(t *testing.T) {
 // TestLibraryNamesAreFields checks that a field named like a library
 // function is still read when the name is not called.
 func TestLibraryNamesAreFields(t *testing.T) {
-	r := &Rule{ID: "R.Fields", Condition: `glob == "x" && lookup.id == 1 && glob(glob, "x")`}
+	r := &Rule{Severity: SeverityInfo, ID: "R.Fields", Condition: `glob == "x" && lookup.id == 1 && glob(glob, "x")`}
 	got, err := r.Evaluate(`{"glob": "x", "lookup": {"id": 1}}`)
 	if err != nil || !got {
 		t.Errorf("Evaluate = %v, %v; want true, nil", got, err)
@@ -421,7 +421,7 @@ func TestLibraryDifferential(t *testing.T) {
 	}
 	matched := map[string]bool{}
 	for _, src := range conds {
-		r := MustCompile(&Rule{ID: "R.Diff", Condition: src, Fields: []Field{{Name: "x", Expr: src}}}, WithFunctions(fns))
+		r := MustCompile(&Rule{Severity: SeverityInfo, ID: "R.Diff", Condition: src, Fields: []Field{{Name: "x", Expr: src}}}, WithFunctions(fns))
 		for _, ev := range events {
 			var m map[string]any
 			if err := json.Unmarshal([]byte(ev), &m); err != nil {

@@ -25,7 +25,7 @@ func ints(n int) []any {
 // with a rule error in well under a second instead of stalling.
 func TestMaxEvalCost(t *testing.T) {
 	// A closure whose predicate is a literal spends one step per element.
-	edge := &Rule{ID: "R.Edge", Condition: "any(a, false)"}
+	edge := &Rule{Severity: SeverityInfo, ID: "R.Edge", Condition: "any(a, false)"}
 	if ok, err := edge.Evaluate(map[string]any{"a": ints(MaxEvalCost)}); ok || err != nil {
 		t.Errorf("Evaluate(%d elements) = %v, %v; want false, nil", MaxEvalCost, ok, err)
 	}
@@ -58,7 +58,7 @@ func TestMaxEvalCost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Rule{ID: "R.Cost", Condition: tt.cond}
+			r := &Rule{Severity: SeverityInfo, ID: "R.Cost", Condition: tt.cond}
 			start := time.Now()
 			got, err := r.Evaluate(tt.event)
 			if elapsed := time.Since(start); elapsed > 5*time.Second {
@@ -75,7 +75,7 @@ func TestMaxEvalCost(t *testing.T) {
 	}
 
 	// Outputs and titles have budgets of their own.
-	r := &Rule{ID: "R.CostOutput", Condition: "true", Fields: []Field{{Name: "n", Expr: "count(a, any(a, # == 0))"}}}
+	r := &Rule{Severity: SeverityInfo, ID: "R.CostOutput", Condition: "true", Fields: []Field{{Name: "n", Expr: "count(a, any(a, # == 0))"}}}
 	_, err = r.Match(map[string]any{"a": ints(2000)})
 	checkOverBudget(t, "Match", err, "R.CostOutput", "output n")
 }
@@ -95,9 +95,9 @@ func TestMaxEvalCostInEngine(t *testing.T) {
 	var alerts []*Alert
 	sink := AlertSinkFunc(func(a *Alert) error { alerts = append(alerts, a); return nil })
 	eng, err := NewEngine([]*Rule{
-		{ID: "Costly", Condition: "all(a, all(a, all(a, # == #)))"},
-		{ID: "Cheap", Condition: "len(a) > 0"},
-	}, WithSink(sink))
+		{Severity: SeverityInfo, ID: "Costly", Condition: "all(a, all(a, all(a, # == #)))"},
+		{Severity: SeverityInfo, ID: "Cheap", Condition: "len(a) > 0"},
+	}, WithSink(sink), WithReplay())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestMaxEvalMemory(t *testing.T) {
 		{`len(replace(s, "", t)) > 0`, map[string]any{"s": "", "t": strings.Repeat("t", MaxEvalMemory-1)}},
 		{`len(replace(s, "s", t)) > 0`, map[string]any{"s": strings.Repeat("s", 4*MaxEvalMemory), "t": "u"}},
 	} {
-		r := &Rule{ID: "R.Memory", Condition: tt.cond}
+		r := &Rule{Severity: SeverityInfo, ID: "R.Memory", Condition: tt.cond}
 		if ok, err := r.Evaluate(tt.event); !ok || err != nil {
 			t.Errorf("Evaluate(%s) just under the budget = %v, %v; want true, nil", tt.cond, ok, err)
 		}
@@ -141,7 +141,7 @@ func TestMaxEvalMemory(t *testing.T) {
 	big := map[string]any{"s": strings.Repeat("s", 1<<20), "n": 100}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err := (&Rule{ID: "R.Memory", Condition: "len(repeat(s, n)) > 0"}).Evaluate(big)
+	_, err := (&Rule{Severity: SeverityInfo, ID: "R.Memory", Condition: "len(repeat(s, n)) > 0"}).Evaluate(big)
 	runtime.ReadMemStats(&after)
 	if err == nil || after.TotalAlloc-before.TotalAlloc > 10<<20 {
 		t.Errorf("repeat of 1 MiB 100 times = %v after allocating %d bytes; want a rule error, allocating little", err, after.TotalAlloc-before.TotalAlloc)
@@ -157,7 +157,7 @@ func TestMaxEvalMemory(t *testing.T) {
 		{`len(replace(s, "", t)) > 0`, map[string]any{"s": "", "t": strings.Repeat("t", MaxEvalMemory)}},
 		{`len(replace(s, "", t)) > 0`, map[string]any{"s": strings.Repeat("s", 999), "t": strings.Repeat("t", 1000)}},
 	} {
-		r := &Rule{ID: "R.Memory", Condition: tt.cond}
+		r := &Rule{Severity: SeverityInfo, ID: "R.Memory", Condition: tt.cond}
 		_, err := r.Evaluate(tt.event)
 		var ee *EvalError
 		if !errors.As(err, &ee) || !strings.Contains(ee.Msg, "memory budget exceeded") {
@@ -173,7 +173,7 @@ func TestMaxNodes(t *testing.T) {
 		return "len([" + strings.TrimSuffix(strings.Repeat("1,", n), ",") + "]) > 0"
 	}
 	compiles := func(n int) (bool, error) {
-		_, err := Compile(&Rule{ID: "R.Size", Condition: cond(n)})
+		_, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.Size", Condition: cond(n)})
 		return err == nil, err
 	}
 	lo, hi := 1, MaxNodes // lo compiles, hi does not
@@ -205,7 +205,7 @@ func TestMaxDepth(t *testing.T) {
 		// The event object is the first level.
 		return []byte(`{"a":` + strings.Repeat(open, depth-1) + "1" + strings.Repeat(close, depth-1) + "}")
 	}
-	r := &Rule{ID: "R.Depth", Condition: "a != nil"}
+	r := &Rule{Severity: SeverityInfo, ID: "R.Depth", Condition: "a != nil"}
 	eng, err := NewEngine([]*Rule{r}, WithSink(AlertSinkFunc(func(*Alert) error { return nil })))
 	if err != nil {
 		t.Fatal(err)

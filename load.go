@@ -21,6 +21,20 @@ type Loader struct {
 	// must not be shared by loads of different files. Nil means a new set
 	// for each load.
 	Functions *Functions
+
+	// Exclude lists glob patterns (as path.Match takes them, with forward
+	// slashes) of files and directories to leave out. A pattern matches
+	// a file's or directory's base name, its path relative to the
+	// directory named to Load, or its path as given: "docker-compose.yml",
+	// "vendor", "drafts/*.yml".
+	Exclude []string
+
+	// OnSkip, when set, is told of each file found in a directory that is
+	// read but left out because it is not a Panther file at all: a YAML
+	// list, or a mapping with no AnalysisType nor any other Panther key
+	// (a docker-compose.yml beside the rules). Such a file named
+	// explicitly is a problem instead.
+	OnSkip func(file, reason string)
 }
 
 // Load reads rule files and directories with a zero Loader. See
@@ -39,7 +53,9 @@ func LoadFS(fsys fs.FS, root string) ([]*Rule, error) {
 
 // Load reads rule files and directories. A directory is read recursively
 // for files named *.yml or *.yaml, skipping names that start with a dot; a
-// file named explicitly is read whatever its name. The rules come back
+// file named explicitly is read whatever its name. Files and directories
+// matching Exclude are left out, and YAML files of a directory that are
+// not Panther files are skipped (see OnSkip). The rules come back
 // compiled and sorted by ID.
 //
 // Every problem of every file is reported, not just the first: the error
@@ -49,7 +65,7 @@ func LoadFS(fsys fs.FS, root string) ([]*Rule, error) {
 func (l *Loader) Load(paths ...string) ([]*Rule, error) {
 	var names []string
 	var errs []*FileError
-	seen := map[string]bool{}
+	seen, walked := map[string]bool{}, map[string]bool{}
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
@@ -57,20 +73,20 @@ func (l *Loader) Load(paths ...string) ([]*Rule, error) {
 			continue
 		}
 		if !info.IsDir() {
-			if !seen[filepath.Clean(p)] {
+			if !seen[filepath.Clean(p)] && !l.excluded(p, "") {
 				seen[filepath.Clean(p)] = true
 				names = append(names, p)
 			}
 			continue
 		}
 		err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
-			return visit(name, d, err, p, filepath.Clean, seen, &names, &errs)
+			return l.visit(name, d, err, p, filepath.Clean, seen, walked, &names, &errs)
 		})
 		if err != nil {
 			errs = append(errs, &FileError{File: p, Msg: pathError(err), Err: err})
 		}
 	}
-	return l.load(names, os.ReadFile, errs)
+	return l.load(names, walked, os.ReadFile, errs)
 }
 
 // LoadFS reads the rule files of fsys under root, which may name a file or
@@ -83,7 +99,7 @@ func (l *Loader) LoadFS(fsys fs.FS, root string) ([]*Rule, error) {
 	}
 	var names []string
 	var errs []*FileError
-	seen := map[string]bool{}
+	seen, walked := map[string]bool{}, map[string]bool{}
 	info, err := fs.Stat(fsys, root)
 	switch {
 	case err != nil:
@@ -92,17 +108,18 @@ func (l *Loader) LoadFS(fsys fs.FS, root string) ([]*Rule, error) {
 		names = append(names, root)
 	default:
 		err = fs.WalkDir(fsys, root, func(name string, d fs.DirEntry, err error) error {
-			return visit(name, d, err, root, path.Clean, seen, &names, &errs)
+			return l.visit(name, d, err, root, path.Clean, seen, walked, &names, &errs)
 		})
 		if err != nil {
 			errs = append(errs, &FileError{File: root, Msg: pathError(err), Err: err})
 		}
 	}
-	return l.load(names, func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) }, errs)
+	return l.load(names, walked, func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) }, errs)
 }
 
-// visit collects the rule files of a directory walk.
-func visit(name string, d fs.DirEntry, err error, root string, clean func(string) string, seen map[string]bool, names *[]string, errs *[]*FileError) error {
+// visit collects the rule files of a directory walk, and marks them as
+// found in a directory in walked.
+func (l *Loader) visit(name string, d fs.DirEntry, err error, root string, clean func(string) string, seen, walked map[string]bool, names *[]string, errs *[]*FileError) error {
 	if err != nil {
 		*errs = append(*errs, &FileError{File: name, Msg: pathError(err), Err: err})
 		if d != nil && d.IsDir() {
@@ -111,6 +128,12 @@ func visit(name string, d fs.DirEntry, err error, root string, clean func(string
 		return nil
 	}
 	hidden := strings.HasPrefix(d.Name(), ".") && name != root
+	if name != root && l.excluded(name, root) {
+		if d.IsDir() {
+			return fs.SkipDir
+		}
+		return nil
+	}
 	if d.IsDir() {
 		if hidden {
 			return fs.SkipDir
@@ -122,6 +145,7 @@ func visit(name string, d fs.DirEntry, err error, root string, clean func(string
 		return nil
 	}
 	seen[clean(name)] = true
+	walked[name] = true
 	*names = append(*names, name)
 	return nil
 }
@@ -138,12 +162,12 @@ func pathError(err error) string {
 
 // load parses the files, defines the globals, then builds and compiles the
 // rules, collecting every problem.
-func (l *Loader) load(names []string, read func(string) ([]byte, error), errs []*FileError) ([]*Rule, error) {
+func (l *Loader) load(names []string, walked map[string]bool, read func(string) ([]byte, error), errs []*FileError) ([]*Rule, error) {
 	funcs := l.Functions
 	if funcs == nil {
 		funcs = NewFunctions()
 	}
-	st := &loadState{funcs: funcs, defined: map[string]string{}, ruleIDs: map[string]string{}, globalIDs: map[string]string{}}
+	st := &loadState{funcs: funcs, defined: map[string]string{}, ruleIDs: map[string]string{}, globalIDs: map[string]string{}, globalDefs: map[string]string{}}
 	var files []*parsedFile
 	for _, name := range names {
 		data, err := read(name)
@@ -151,7 +175,14 @@ func (l *Loader) load(names []string, read func(string) ([]byte, error), errs []
 			errs = append(errs, &FileError{File: name, Msg: pathError(err), Err: err})
 			continue
 		}
-		files = append(files, parseFile(name, data))
+		pf := parseFile(name, data, walked[name])
+		if pf.skipped != "" {
+			if l.OnSkip != nil {
+				l.OnSkip(name, pf.skipped)
+			}
+			continue
+		}
+		files = append(files, pf)
 	}
 	// Definitions first: any rule may use those of any file.
 	for _, pf := range files {

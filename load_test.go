@@ -378,8 +378,8 @@ Tests:
 	}
 	res := r.RunTests()
 	want := []string{
-		`FAIL Test.Rule: wrong title: title: want "x by nobody", got "x by bob"`,
-		`FAIL Test.Rule: wrong result: result: want true, got false`,
+		`rule.yml:12: FAIL Test.Rule: wrong title: title: want "x by nobody", got "x by bob"`,
+		`rule.yml:18: FAIL Test.Rule: wrong result: result: want true, got false (false: action == "x" with action = "y")`,
 	}
 	for i, w := range want {
 		if got := res[i].String(); got != w {

@@ -43,9 +43,10 @@ var pantherIDChars = regexp.MustCompile(`[<>&"%]`)
 // parsedFile is a rule file read into a rule or a set of definitions,
 // before anything is compiled.
 type parsedFile struct {
-	f      *yamlFile
-	rule   *ruleSpec
-	global *globalSpec
+	f       *yamlFile
+	rule    *ruleSpec
+	global  *globalSpec
+	skipped string // why the file is not a Panther file, see strayReason
 }
 
 // ruleSpec is a rule read from its file, with what compiling it needs to
@@ -108,13 +109,23 @@ type loadState struct {
 	defined   map[string]string // definition name -> file:line where defined
 	ruleIDs   map[string]string // rule ID -> file:line where defined
 	globalIDs map[string]string // GlobalID -> file:line where defined
+	// globalDefs holds, for each GlobalID, its definitions as one string:
+	// two packs loaded together may each carry the same global file.
+	globalDefs map[string]string
 }
 
 // parseFile reads one rule file. Its problems are in the result's f.errs.
-func parseFile(name string, data []byte) *parsedFile {
+// A file found in a directory (walked) that is not a Panther file comes
+// back with skipped set instead.
+func parseFile(name string, data []byte, walked bool) *parsedFile {
 	f := newYAMLFile(name, data)
+	f.walked = walked
 	pf := &parsedFile{f: f}
 	body := f.parse()
+	if f.stray != "" {
+		pf.skipped = f.stray
+		return pf
+	}
 	if body == nil {
 		return pf
 	}
@@ -564,6 +575,7 @@ func tests(f *yamlFile, n ast.Node) []Test {
 			continue
 		}
 		var t Test
+		t.Line, _ = f.pos(item)
 		good := true
 		seen := map[string]bool{}
 		for _, e := range f.entries(m) {
@@ -741,16 +753,21 @@ func (st *loadState) define(pf *parsedFile) {
 	if id := pf.global.id; id != "" {
 		line, _ := f.pos(pf.global.idNode)
 		if first, dup := st.globalIDs[id]; dup {
-			f.errorAt(pf.global.idNode, "GlobalID %s is already used at %s", id, first)
+			if st.globalDefs[id] != pf.global.signature() {
+				f.errorAt(pf.global.idNode, "GlobalID %s is already used at %s, with other definitions", id, first)
+			}
 		} else {
 			st.globalIDs[id] = fmt.Sprintf("%s:%d", f.name, line)
+			st.globalDefs[id] = pf.global.signature()
 		}
 	}
 	for _, d := range pf.global.defs {
 		line, _ := f.pos(d.key)
 		where := fmt.Sprintf("%s:%d", f.name, line)
 		if first, dup := st.defined[d.name]; dup {
-			f.errorAt(d.key, "definition %s is already defined at %s", d.name, first)
+			if existing, _ := st.funcs.definition(d.name); existing != d.source {
+				f.errorAt(d.key, "definition %s is already defined at %s, with another expression", d.name, first)
+			}
 			continue
 		}
 		if _, err := exprparser.Parse(d.source); err != nil {

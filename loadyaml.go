@@ -37,6 +37,8 @@ type yamlFile struct {
 	budget  int // nodes left to convert, see maxYAMLNodes
 	errs    []*FileError
 	ruleID  string // the rule's ID once known, for error messages
+	walked  bool   // found in a directory: skipped if not a Panther file
+	stray   string // why it was skipped, see strayReason
 }
 
 type anchorDef struct {
@@ -81,6 +83,11 @@ func (f *yamlFile) parse() (body *ast.MappingNode) {
 		f.errs = append(f.errs, &FileError{File: f.name, Line: 1, Column: 1, Msg: "file is empty"})
 		return nil
 	}
+	if f.walked {
+		if f.stray = strayReason(docs[0]); f.stray != "" {
+			return nil
+		}
+	}
 	if len(docs) > 1 {
 		f.errorAt(docs[1], "a rule file holds one YAML document, found %d", len(docs))
 		return nil
@@ -100,6 +107,10 @@ func (f *yamlFile) parse() (body *ast.MappingNode) {
 func (f *yamlFile) syntaxError(err error) {
 	var se *yaml.SyntaxError
 	if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil {
+		if line, col, msg, ok := f.yamlHint(se); ok {
+			f.errs = append(f.errs, &FileError{File: f.name, Line: line, Column: col, Msg: msg, Err: err})
+			return
+		}
 		line, col := se.Token.Position.Line, se.Token.Position.Column
 		if line < 1 {
 			line, col = 1, 1

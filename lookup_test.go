@@ -223,6 +223,7 @@ func TestLookupReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := MustCompile(&Rule{
+		Severity:  SeverityInfo,
 		ID:        "R.Admin",
 		Condition: `inLookup("admins", user)`,
 		Fields:    []Field{{Name: "team", Expr: `lookup("admins", user).team`}},
@@ -334,10 +335,10 @@ func TestCompileChecksTablesEverywhere(t *testing.T) {
 		rule Rule
 		part string
 	}{
-		{Rule{ID: "R.Title", Condition: "true", Title: `by {lookup("admin", user).team}`}, "title"},
-		{Rule{ID: "R.Output", Condition: "true", Fields: []Field{{Name: "team", Expr: `lookup("admin", user).team`}}}, "output team"},
-		{Rule{ID: "R.Group", Condition: "true", GroupBy: []string{`lookup("admin", user).team`}}, "group by"},
-		{Rule{ID: "R.Sev", Condition: "true", DynamicSeverities: []DynamicSeverity{{ChangeTo: SeverityHigh, Condition: `inLookup("admin", user)`}}}, "dynamic severity 1"},
+		{Rule{Severity: SeverityInfo, ID: "R.Title", Condition: "true", Title: `by {lookup("admin", user).team}`}, "title"},
+		{Rule{Severity: SeverityInfo, ID: "R.Output", Condition: "true", Fields: []Field{{Name: "team", Expr: `lookup("admin", user).team`}}}, "output team"},
+		{Rule{Severity: SeverityInfo, ID: "R.Group", Condition: "true", GroupBy: []string{`lookup("admin", user).team`}}, "group by"},
+		{Rule{Severity: SeverityInfo, ID: "R.Sev", Condition: "true", DynamicSeverities: []DynamicSeverity{{ChangeTo: SeverityHigh, Condition: `inLookup("admin", user)`}}}, "dynamic severity 1"},
 	}
 	for _, tt := range tests {
 		r := tt.rule

@@ -19,19 +19,21 @@ import (
 // longer ones are cut, as Panther does.
 const MaxDedupLength = 1000
 
-// Severity is how urgent an alert is. The zero value is SeverityInfo.
+// Severity is how urgent an alert is. The zero value is no severity: a
+// rule must set one (Compile reports a rule without one), as rule files
+// must.
 type Severity uint8
 
 // The severities, in increasing order.
 const (
-	SeverityInfo Severity = iota
+	SeverityInfo Severity = iota + 1
 	SeverityLow
 	SeverityMedium
 	SeverityHigh
 	SeverityCritical
 )
 
-var severityNames = [...]string{"INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
+var severityNames = [...]string{"", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
 
 // String returns the severity in upper case, as alerts carry it: "INFO",
 // "LOW", "MEDIUM", "HIGH" or "CRITICAL".
@@ -42,7 +44,7 @@ func (s Severity) String() string {
 	return "Severity(" + strconv.Itoa(int(s)) + ")"
 }
 
-func (s Severity) valid() bool { return int(s) < len(severityNames) }
+func (s Severity) valid() bool { return s >= SeverityInfo && int(s) < len(severityNames) }
 
 // ParseSeverity reads a severity name in any letter case ("Medium",
 // "HIGH"); "INFORMATIONAL" is accepted for Info, as Wiz and others name it.
@@ -52,7 +54,7 @@ func ParseSeverity(name string) (Severity, error) {
 		return SeverityInfo, nil
 	}
 	for i, n := range severityNames {
-		if n == up {
+		if n == up && n != "" {
 			return Severity(i), nil
 		}
 	}

@@ -40,7 +40,7 @@ func TestTitleTemplate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.tpl, func(t *testing.T) {
-			r := &Rule{ID: "T", Condition: "true", Title: tt.tpl}
+			r := &Rule{Severity: SeverityInfo, ID: "T", Condition: "true", Title: tt.tpl}
 			got, err := r.AlertTitle(outputTestEvent())
 			if err != nil {
 				t.Fatalf("AlertTitle(%q) error: %v", tt.tpl, err)
@@ -60,17 +60,17 @@ func TestDefaultTitleAndDedup(t *testing.T) {
 		wantTitle string
 		wantDedup string
 	}{
-		{"display name", Rule{ID: "R.1", DisplayName: "Rule One"}, "Rule One", "defaultDedupString:R.1"},
-		{"rule id", Rule{ID: "R.2"}, "R.2", "defaultDedupString:R.2"},
-		{"title is dedup", Rule{ID: "R.3", Title: "login {action}"}, "login Login", "login Login"},
-		{"group by", Rule{ID: "R.4", Title: "t", GroupBy: []string{"user.name"}}, "t", "alice"},
-		{"group by list", Rule{ID: "R.5", GroupBy: []string{"user.name", "action", "bytes"}}, "R.5", "alice:Login:5368709120"},
-		{"empty group by falls back to title", Rule{ID: "R.6", Title: "t {action}", GroupBy: []string{"missing"}}, "t Login", "t Login"},
-		{"empty group by list falls back", Rule{ID: "R.7", GroupBy: []string{"missing", "empty"}}, "R.7", "defaultDedupString:R.7"},
-		{"partly empty group by", Rule{ID: "R.8", GroupBy: []string{"missing", "action"}}, "R.8", ":Login"},
-		{"empty title falls back to display name", Rule{ID: "R.9", DisplayName: "Nine", Title: "{missing}"}, "Nine", "Nine"},
-		{"long dedup is cut", Rule{ID: "R.10", GroupBy: []string{"long"}}, "R.10", strings.Repeat("x", 1000)},
-		{"long title is cut", Rule{ID: "R.11", Title: "{long}"}, strings.Repeat("x", 1000), strings.Repeat("x", 1000)},
+		{"display name", Rule{Severity: SeverityInfo, ID: "R.1", DisplayName: "Rule One"}, "Rule One", "defaultDedupString:R.1"},
+		{"rule id", Rule{Severity: SeverityInfo, ID: "R.2"}, "R.2", "defaultDedupString:R.2"},
+		{"title is dedup", Rule{Severity: SeverityInfo, ID: "R.3", Title: "login {action}"}, "login Login", "login Login"},
+		{"group by", Rule{Severity: SeverityInfo, ID: "R.4", Title: "t", GroupBy: []string{"user.name"}}, "t", "alice"},
+		{"group by list", Rule{Severity: SeverityInfo, ID: "R.5", GroupBy: []string{"user.name", "action", "bytes"}}, "R.5", "alice:Login:5368709120"},
+		{"empty group by falls back to title", Rule{Severity: SeverityInfo, ID: "R.6", Title: "t {action}", GroupBy: []string{"missing"}}, "t Login", "t Login"},
+		{"empty group by list falls back", Rule{Severity: SeverityInfo, ID: "R.7", GroupBy: []string{"missing", "empty"}}, "R.7", "defaultDedupString:R.7"},
+		{"partly empty group by", Rule{Severity: SeverityInfo, ID: "R.8", GroupBy: []string{"missing", "action"}}, "R.8", ":Login"},
+		{"empty title falls back to display name", Rule{Severity: SeverityInfo, ID: "R.9", DisplayName: "Nine", Title: "{missing}"}, "Nine", "Nine"},
+		{"long dedup is cut", Rule{Severity: SeverityInfo, ID: "R.10", GroupBy: []string{"long"}}, "R.10", strings.Repeat("x", 1000)},
+		{"long title is cut", Rule{Severity: SeverityInfo, ID: "R.11", Title: "{long}"}, strings.Repeat("x", 1000), strings.Repeat("x", 1000)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,7 +125,7 @@ func TestDynamicSeverity(t *testing.T) {
 func TestLazyAlertFields(t *testing.T) {
 	// The title would fail on every event; a non-matching event never
 	// computes it.
-	r := &Rule{ID: "R.Lazy", Condition: `action == "Match"`, Title: "{1 + missing}"}
+	r := &Rule{Severity: SeverityInfo, ID: "R.Lazy", Condition: `action == "Match"`, Title: "{1 + missing}"}
 	m, err := r.Match(map[string]any{"action": "Other"})
 	if m != nil || err != nil {
 		t.Errorf("Match(non-matching) = %v, %v; want nil, nil", m, err)
@@ -138,7 +138,7 @@ func TestLazyAlertFields(t *testing.T) {
 }
 
 func TestOutputsOrderAndJSON(t *testing.T) {
-	r := &Rule{ID: "R.Out", Condition: "true", Fields: []Field{
+	r := &Rule{Severity: SeverityInfo, ID: "R.Out", Condition: "true", Fields: []Field{
 		{Name: "z", Expr: "action"}, {Name: "a", Expr: "bytes"}, {Name: "m", Expr: "missing"}, {Name: "l", Expr: "tags"},
 	}}
 	m, err := r.Match(outputTestEvent())
@@ -159,7 +159,7 @@ func TestOutputsOrderAndJSON(t *testing.T) {
 // an output: a map whose first members hold one only in a nested map was
 // written as it was, and the alert failed to encode.
 func TestOutputsInfinityNested(t *testing.T) {
-	r := &Rule{ID: "R.Inf", Condition: "true", Fields: []Field{{Name: "p", Expr: "p"}}}
+	r := &Rule{Severity: SeverityInfo, ID: "R.Inf", Condition: "true", Fields: []Field{{Name: "p", Expr: "p"}}}
 	ev := []byte(`{"p": {"a": {"b": 1e999}, "c": [1, [-1e999, {"d": 1e999}]], "e": 2}}`)
 	want := `{"p":{"a":{"b":"Infinity"},"c":[1,["-Infinity",{"d":"Infinity"}]],"e":2}}`
 	// Map iteration order varies: try the orders it may take.

@@ -202,6 +202,9 @@ func (r *Rule) build(funcs *Functions) *ruleState {
 	if r.Threshold < 0 {
 		return fail(&CompileError{RuleID: r.ID, Part: "threshold", Msg: fmt.Sprintf("threshold %d is negative", r.Threshold)})
 	}
+	if r.Severity == 0 {
+		return fail(&CompileError{RuleID: r.ID, Part: "severity", Msg: "no severity: set Severity (SeverityInfo to SeverityCritical), as rule files must"})
+	}
 	if !r.Severity.valid() {
 		return fail(&CompileError{RuleID: r.ID, Part: "severity", Msg: fmt.Sprintf("invalid severity %d", int(r.Severity))})
 	}

@@ -177,8 +177,8 @@ func TestEvaluateStructEvent(t *testing.T) {
 func TestConcurrentEvaluate(t *testing.T) {
 	rs := []*detect.Rule{
 		rules.WizRevokeUserSessions,
-		{ID: "C.Status", Condition: `status == "SUCCESS"`, Title: "{action} by {user.name}", GroupBy: []string{"sourceIP"}},
-		{ID: "C.Failed", Condition: `status != "SUCCESS" && action startsWith "Revoke"`},
+		{Severity: detect.SeverityInfo, ID: "C.Status", Condition: `status == "SUCCESS"`, Title: "{action} by {user.name}", GroupBy: []string{"sourceIP"}},
+		{Severity: detect.SeverityInfo, ID: "C.Failed", Condition: `status != "SUCCESS" && action startsWith "Revoke"`},
 	}
 	events := [][]byte{
 		seedLog(t, "RevokeUserSessions"),
@@ -238,6 +238,7 @@ func TestConcurrentEvaluate(t *testing.T) {
 // expression builds) may be among them.
 func TestMatchResultsOutliveEvaluation(t *testing.T) {
 	rule := &detect.Rule{
+		Severity:  detect.SeverityInfo,
 		ID:        "Test.Outlive",
 		Condition: `user != nil && user.name != "skip"`,
 		Title:     "{user.name} in {team.name}",
@@ -294,14 +295,14 @@ func TestMatchResultsOutliveEvaluation(t *testing.T) {
 
 	// The engine keeps each group's first match until its window ends;
 	// with a rule that keeps the whole event, too.
-	whole := &detect.Rule{ID: "Test.Whole", Condition: `user != nil`, GroupBy: []string{"user.id"},
+	whole := &detect.Rule{Severity: detect.SeverityInfo, ID: "Test.Whole", Condition: `user != nil`, GroupBy: []string{"user.id"},
 		Fields: []detect.Field{{Name: "event", Expr: "$env"}}}
 	for _, rs := range [][]*detect.Rule{{rule}, {rule, whole}} {
 		var alerts []*detect.Alert
 		eng, err := detect.NewEngine(rs, detect.WithSink(detect.AlertSinkFunc(func(a *detect.Alert) error {
 			alerts = append(alerts, a)
 			return nil
-		})))
+		})), detect.WithReplay())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -55,21 +55,21 @@ func TestRuleErrorsFromFunctions(t *testing.T) {
 		matchPart string // the part Match reports failing, "" if none
 		title     string // Match's title when it does not fail
 	}{
-		{name: "panic in the condition", rule: detect.Rule{Condition: "explode()"}, evalPart: "condition", matchPart: "condition"},
-		{name: "nil dereference in the condition", rule: detect.Rule{Condition: `nilDeref() == 1`}, evalPart: "condition", matchPart: "condition"},
-		{name: "error in the condition", rule: detect.Rule{Condition: "fail() == 1"}, evalPart: "condition", matchPart: "condition"},
-		{name: "panic in the title", rule: detect.Rule{Condition: "true", Title: "x {explode()}"}, evaluate: true, matchPart: "title"},
-		{name: "channel in the title", rule: detect.Rule{Condition: "true", Title: "x {channel()}"}, evaluate: true, matchPart: "title"},
-		{name: "panicking String in the title", rule: detect.Rule{Condition: "true", Title: "x {badStringer()}"}, evaluate: true, matchPart: "title"},
-		{name: "typed nil pointer in the title", rule: detect.Rule{Condition: "true", Title: "x{nilTime()}"}, evaluate: true, title: "x"},
-		{name: "panic in the group by", rule: detect.Rule{Condition: "true", GroupBy: []string{"ok()", "explode()"}}, evaluate: true, matchPart: "group by 2"},
-		{name: "cycle in the group by", rule: detect.Rule{Condition: "true", GroupBy: []string{"ok()", "cycle()"}}, evaluate: true, matchPart: "group by 2"},
-		{name: "channel in an output", rule: detect.Rule{Condition: "true", Fields: []detect.Field{{Name: "c", Expr: "channel()"}}}, evaluate: true, matchPart: "output c"},
-		{name: "function in an output", rule: detect.Rule{Condition: "true", Fields: []detect.Field{{Name: "f", Expr: "[function()]"}}}, evaluate: true, matchPart: "output f"},
-		{name: "cycle in an output", rule: detect.Rule{Condition: "true", Fields: []detect.Field{{Name: "c", Expr: "cycle()"}}}, evaluate: true, matchPart: "output c"},
-		{name: "panic in an output", rule: detect.Rule{Condition: "true", Fields: []detect.Field{{Name: "ok", Expr: "ok()"}, {Name: "p", Expr: "explode()"}}}, evaluate: true, matchPart: "output p"},
-		{name: "panic in a dynamic severity", rule: detect.Rule{Condition: "true", DynamicSeverities: []detect.DynamicSeverity{{ChangeTo: detect.SeverityHigh, Condition: "false"}, {ChangeTo: detect.SeverityLow, Condition: "explode()"}}}, evaluate: true, matchPart: "dynamic severity 2"},
-		{name: "panicking String in the description", rule: detect.Rule{Condition: "true", AlertDescription: "{badStringer()}"}, evaluate: true, matchPart: "description"},
+		{name: "panic in the condition", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "explode()"}, evalPart: "condition", matchPart: "condition"},
+		{name: "nil dereference in the condition", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: `nilDeref() == 1`}, evalPart: "condition", matchPart: "condition"},
+		{name: "error in the condition", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "fail() == 1"}, evalPart: "condition", matchPart: "condition"},
+		{name: "panic in the title", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "true", Title: "x {explode()}"}, evaluate: true, matchPart: "title"},
+		{name: "channel in the title", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "true", Title: "x {channel()}"}, evaluate: true, matchPart: "title"},
+		{name: "panicking String in the title", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "true", Title: "x {badStringer()}"}, evaluate: true, matchPart: "title"},
+		{name: "typed nil pointer in the title", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "true", Title: "x{nilTime()}"}, evaluate: true, title: "x"},
+		{name: "panic in the group by", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "true", GroupBy: []string{"ok()", "explode()"}}, evaluate: true, matchPart: "group by 2"},
+		{name: "cycle in the group by", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "true", GroupBy: []string{"ok()", "cycle()"}}, evaluate: true, matchPart: "group by 2"},
+		{name: "channel in an output", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "true", Fields: []detect.Field{{Name: "c", Expr: "channel()"}}}, evaluate: true, matchPart: "output c"},
+		{name: "function in an output", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "true", Fields: []detect.Field{{Name: "f", Expr: "[function()]"}}}, evaluate: true, matchPart: "output f"},
+		{name: "cycle in an output", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "true", Fields: []detect.Field{{Name: "c", Expr: "cycle()"}}}, evaluate: true, matchPart: "output c"},
+		{name: "panic in an output", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "true", Fields: []detect.Field{{Name: "ok", Expr: "ok()"}, {Name: "p", Expr: "explode()"}}}, evaluate: true, matchPart: "output p"},
+		{name: "panic in a dynamic severity", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "true", DynamicSeverities: []detect.DynamicSeverity{{ChangeTo: detect.SeverityHigh, Condition: "false"}, {ChangeTo: detect.SeverityLow, Condition: "explode()"}}}, evaluate: true, matchPart: "dynamic severity 2"},
+		{name: "panicking String in the description", rule: detect.Rule{Severity: detect.SeverityInfo, Condition: "true", AlertDescription: "{badStringer()}"}, evaluate: true, matchPart: "description"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,13 +121,13 @@ func checkEvalError(t *testing.T, call string, err error, part string) {
 func TestEngineSurvivesFaultyRules(t *testing.T) {
 	fs := faultyFunctions(t)
 	rules := []*detect.Rule{
-		{ID: "Good", Condition: `action == "x"`, Fields: []detect.Field{{Name: "a", Expr: "action"}}},
-		{ID: "Panic", Condition: "explode()"},
-		{ID: "Error", Condition: "fail() == 1"},
-		{ID: "ChannelOutput", Condition: "true", Fields: []detect.Field{{Name: "c", Expr: "channel()"}}},
-		{ID: "StringerTitle", Condition: "true", Title: "{badStringer()}"},
-		{ID: "CycleGroup", Condition: "true", GroupBy: []string{"cycle()"}},
-		{ID: "EventChannel", Condition: "true", Fields: []detect.Field{{Name: "c", Expr: "weird"}}},
+		{Severity: detect.SeverityInfo, ID: "Good", Condition: `action == "x"`, Fields: []detect.Field{{Name: "a", Expr: "action"}}},
+		{Severity: detect.SeverityInfo, ID: "Panic", Condition: "explode()"},
+		{Severity: detect.SeverityInfo, ID: "Error", Condition: "fail() == 1"},
+		{Severity: detect.SeverityInfo, ID: "ChannelOutput", Condition: "true", Fields: []detect.Field{{Name: "c", Expr: "channel()"}}},
+		{Severity: detect.SeverityInfo, ID: "StringerTitle", Condition: "true", Title: "{badStringer()}"},
+		{Severity: detect.SeverityInfo, ID: "CycleGroup", Condition: "true", GroupBy: []string{"cycle()"}},
+		{Severity: detect.SeverityInfo, ID: "EventChannel", Condition: "true", Fields: []detect.Field{{Name: "c", Expr: "weird"}}},
 	}
 	for _, r := range rules {
 		if _, err := detect.Compile(r, detect.WithFunctions(fs)); err != nil {
@@ -139,7 +139,9 @@ func TestEngineSurvivesFaultyRules(t *testing.T) {
 		if _, err := a.MarshalJSON(); err != nil {
 			t.Errorf("alert of %s does not encode: %v", a.RuleID, err)
 		}
-		alerts = append(alerts, a)
+		if a.Step == detect.StepFinal {
+			alerts = append(alerts, a)
+		}
 		return nil
 	})
 	eng, err := detect.NewEngine(rules, detect.WithSink(sink), detect.WithClock(fixedClock))

@@ -24,12 +24,18 @@ type Test struct {
 	ExpectedOutputs map[string]any
 	// Log is the event, in any form Evaluate accepts.
 	Log any
+	// Line is the line of the test in the rule's file (Rule.Source), 0
+	// when unknown; the loader sets it.
+	Line int
 }
 
 // TestResult is the outcome of one Test.
 type TestResult struct {
 	RuleID string
 	Name   string // the test's name
+	// Source is where the test is, "file:line" (or the file alone when the
+	// line is unknown); empty for a rule that has no file.
+	Source string
 	Passed bool
 	// Failures says what differed, one line per expectation, e.g.
 	// `title: want "a", got "b"`.
@@ -39,8 +45,8 @@ type TestResult struct {
 	Err error
 }
 
-// String formats the result as "PASS rule: test" or "FAIL rule: test: what
-// differed".
+// String formats the result as "PASS rule: test" or "source: FAIL rule:
+// test: what differed", source being where the test is, when known.
 func (t TestResult) String() string {
 	if t.Passed {
 		return fmt.Sprintf("PASS %s: %s", t.RuleID, t.Name)
@@ -49,7 +55,11 @@ func (t TestResult) String() string {
 	if t.Err != nil {
 		msgs = append(msgs, "error: "+t.Err.Error())
 	}
-	return fmt.Sprintf("FAIL %s: %s: %s", t.RuleID, t.Name, strings.Join(msgs, "; "))
+	s := fmt.Sprintf("FAIL %s: %s: %s", t.RuleID, t.Name, strings.Join(msgs, "; "))
+	if t.Source != "" {
+		s = t.Source + ": " + s
+	}
+	return s
 }
 
 // RunTests runs every test of the rule, in order.
@@ -63,7 +73,10 @@ func (r *Rule) RunTests() []TestResult {
 
 // RunTest runs one test against the rule.
 func (r *Rule) RunTest(t Test) TestResult {
-	res := TestResult{RuleID: r.ID, Name: t.Name}
+	res := TestResult{RuleID: r.ID, Name: t.Name, Source: r.Source}
+	if r.Source != "" && t.Line > 0 {
+		res.Source = fmt.Sprintf("%s:%d", r.Source, t.Line)
+	}
 	c, env, err := r.prepare(t.Log)
 	if err != nil {
 		res.Err = err
@@ -80,7 +93,13 @@ func (r *Rule) RunTest(t Test) TestResult {
 		return res
 	}
 	if got != t.ExpectedResult {
-		res.Failures = append(res.Failures, fmt.Sprintf("result: want %v, got %v", t.ExpectedResult, got))
+		msg := fmt.Sprintf("result: want %v, got %v", t.ExpectedResult, got)
+		if !got {
+			if why := r.whyFalse(c, env); len(why) > 0 {
+				msg += " (false: " + strings.Join(why, "; ") + ")"
+			}
+		}
+		res.Failures = append(res.Failures, msg)
 	}
 	if t.ExpectedTitle != nil || t.ExpectedDedup != nil || t.ExpectedSeverity != nil || len(t.ExpectedOutputs) > 0 {
 		m, err := r.matchFields(c, env)

@@ -25,7 +25,7 @@ func TestRunTest(t *testing.T) {
 			[]string{`title: want "x", got "Delete by bob"`, `dedup: want "y", got "e1"`}},
 		{"wrong output", Test{ExpectedResult: true, ExpectedOutputs: map[string]any{"port": "80", "tags": []any{"a"}}, Log: ev},
 			[]string{`output port: want "80", got 80`, `output tags: want ["a"], got ["a",{"k":1}]`}},
-		{"wrong severity", Test{ExpectedResult: true, ExpectedSeverity: new(Severity), Log: ev}, []string{"severity: want INFO, got HIGH"}},
+		{"wrong severity", Test{ExpectedResult: true, ExpectedSeverity: func() *Severity { s := SeverityInfo; return &s }(), Log: ev}, []string{"severity: want INFO, got HIGH"}},
 		{"non-matching", Test{ExpectedResult: false, Log: map[string]any{"action": "Read"}}, nil},
 	}
 	for _, tt := range tests {
@@ -43,7 +43,7 @@ func TestRunTest(t *testing.T) {
 }
 
 func TestRunTestErrors(t *testing.T) {
-	r := &Rule{ID: "R.Err", Condition: `count + 1 > 2`}
+	r := &Rule{Severity: SeverityInfo, ID: "R.Err", Condition: `count + 1 > 2`}
 	res := r.RunTest(Test{Name: "bad", ExpectedResult: false, Log: map[string]any{}})
 	if res.Passed || res.Err == nil {
 		t.Errorf("RunTest on a failing expression = %+v; want failed with an error", res)

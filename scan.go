@@ -62,9 +62,14 @@ func (e *LineError) Unwrap() error { return e.Err }
 // to its end is an event, malformed or blank. Gzip inputs are recognised
 // by their first bytes and decompressed.
 //
+// Events without a log type are timed by a clock of their input (see
+// Engine), named "input:" and the input's name.
+//
 // A Scanner may scan several inputs in turn, or at once from several
 // goroutines; its counters add up over all of them. It does not call
-// Engine.Flush: the caller does once all inputs are read.
+// Engine.Flush: the caller does once all inputs are read, or once Scan
+// returns because its context is done, so that every open alert's final
+// state is still delivered.
 type Scanner struct {
 	// Engine processes the events.
 	Engine *Engine
@@ -79,6 +84,10 @@ type Scanner struct {
 	// OnMalformed, if set, is called with each malformed line, from the
 	// goroutine that called Scan.
 	OnMalformed func(*LineError)
+	// OnSinkError, if set, is called with the error (a *SinkError) of
+	// each event whose alert states the sink did not all take, and the
+	// scan goes on; if not set, Scan returns that error.
+	OnSinkError func(error)
 
 	events, malformed, bytes atomic.Int64
 }
@@ -100,10 +109,24 @@ func (s *Scanner) Stats() ScanStats {
 // r in the reports of malformed lines. It returns an error, wrapped with
 // name and line number, when r cannot be read (a corrupt gzip stream
 // included); ctx's error when ctx is done; or the engine's error when its
-// deduper or sink fails. A malformed line is not an error of Scan.
+// deduper fails, or its sink (unless OnSinkError is set). A malformed line
+// is not an error of Scan.
+//
+// When ctx is done, Scan returns promptly, even while r blocks in Read (a
+// pipe that stays open): every line read whole before has been processed,
+// and their alerts delivered, and nothing after it. The Read in progress
+// is left to a goroutine that ends when it returns.
 func (s *Scanner) Scan(ctx context.Context, r io.Reader, name string) error {
 	if s.Engine == nil {
 		return errors.New("detect: Scanner has no Engine")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ctx.Done() != nil {
+		cr := newCtxReader(ctx, r)
+		defer cr.close()
+		r = cr
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -124,13 +147,14 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, name string) error {
 		if err == io.EOF {
 			return nil
 		}
+		if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+			return cerr
+		}
 		if err != nil && !errors.Is(err, ErrLineTooLong) {
 			return fmt.Errorf("detect: %s:%d: %w", name, lr.line+1, err)
 		}
-		if lr.line%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		s.bytes.Add(int64(lr.read))
 		lr.read = 0
@@ -151,10 +175,29 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, name string) error {
 			continue
 		}
 		s.events.Add(1)
-		if err := s.Engine.processHead(&ev, s.LogType); err != nil {
+		if err := s.Engine.processHead(ctx, &ev, s.LogType, name); err != nil {
+			if s.OnSinkError != nil && onlySinkErrors(err) {
+				s.OnSinkError(err)
+				continue
+			}
 			return err // the engine's deduper or sink, not the input
 		}
 	}
+}
+
+// onlySinkErrors reports whether err is a *SinkError, or errors joined
+// that all are.
+func onlySinkErrors(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !onlySinkErrors(e) {
+				return false
+			}
+		}
+		return true
+	}
+	_, ok := err.(*SinkError)
+	return ok
 }
 
 func isBlank(line []byte) bool {
@@ -220,5 +263,85 @@ func (lr *lineReader) next() ([]byte, error) {
 			return nil, fmt.Errorf("%w: over %d bytes", ErrLineTooLong, lr.max)
 		}
 		return line, nil
+	}
+}
+
+// ctxReader reads r from a goroutine so that Read returns ctx's error as
+// soon as ctx is done, even while the goroutine's Read blocks.
+type ctxReader struct {
+	ctx    context.Context
+	data   chan readResult
+	free   chan []byte
+	done   chan struct{}
+	rest   []byte // of the last result, not yet returned
+	last   []byte // the buffer rest is part of
+	err    error
+	closed bool
+}
+
+type readResult struct {
+	buf []byte
+	n   int
+	err error
+}
+
+func newCtxReader(ctx context.Context, r io.Reader) *ctxReader {
+	cr := &ctxReader{
+		ctx:  ctx,
+		data: make(chan readResult),
+		free: make(chan []byte, 2),
+		done: make(chan struct{}),
+	}
+	cr.free <- make([]byte, 64<<10)
+	cr.free <- make([]byte, 64<<10)
+	go func() {
+		for {
+			var buf []byte
+			select {
+			case buf = <-cr.free:
+			case <-cr.done:
+				return
+			}
+			n, err := r.Read(buf)
+			select {
+			case cr.data <- readResult{buf, n, err}:
+			case <-cr.done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return cr
+}
+
+func (cr *ctxReader) Read(p []byte) (int, error) {
+	for len(cr.rest) == 0 {
+		if cr.last != nil {
+			cr.free <- cr.last
+			cr.last = nil
+		}
+		if cr.err != nil {
+			return 0, cr.err
+		}
+		select {
+		case <-cr.ctx.Done():
+			cr.err = cr.ctx.Err()
+			return 0, cr.err
+		case res := <-cr.data:
+			cr.last, cr.rest, cr.err = res.buf, res.buf[:res.n], res.err
+		}
+	}
+	n := copy(p, cr.rest)
+	cr.rest = cr.rest[n:]
+	return n, nil
+}
+
+// close lets the goroutine go once its Read returns.
+func (cr *ctxReader) close() {
+	if !cr.closed {
+		cr.closed = true
+		close(cr.done)
 	}
 }

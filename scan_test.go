@@ -76,7 +76,7 @@ func TestLineReader(t *testing.T) {
 func scan(t *testing.T, input io.Reader, max int) (alerts []int, reports []string, st ScanStats, err error) {
 	t.Helper()
 	sink := AlertSinkFunc(func(a *Alert) error { alerts = append(alerts, a.EventCount); return nil })
-	eng, err := NewEngine([]*Rule{{ID: "All", Condition: "true"}}, WithSink(sink))
+	eng, err := NewEngine([]*Rule{{Severity: SeverityInfo, ID: "All", Condition: "true"}}, WithSink(sink), WithReplay())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestScannerMatchesProcessEvent(t *testing.T) {
 			alerts = append(alerts, string(b))
 			return err
 		})
-		eng, err := NewEngine(rules, WithSink(sink), WithClock(clock))
+		eng, err := NewEngine(rules, WithSink(sink), WithClock(clock), WithReplay())
 		if err != nil {
 			t.Fatal(err)
 		}

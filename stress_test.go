@@ -20,9 +20,9 @@ var stressScale = flag.Int("stress", 1, "size of TestStress: each worker's share
 // threshold.
 func stressRules() []*detect.Rule {
 	return append(rules.All(),
-		&detect.Rule{ID: "S.Broken", Condition: `broken != nil && int(broken) > 0`},
-		&detect.Rule{ID: "S.Suppressed", Condition: `status == "SUCCESS"`, SuppressAlerts: true},
-		&detect.Rule{ID: "S.Threshold", Condition: `status != "SUCCESS"`, GroupBy: []string{"user.name"}, Threshold: 3, DedupPeriod: 10 * time.Minute},
+		&detect.Rule{Severity: detect.SeverityInfo, ID: "S.Broken", Condition: `broken != nil && int(broken) > 0`},
+		&detect.Rule{Severity: detect.SeverityInfo, ID: "S.Suppressed", Condition: `status == "SUCCESS"`, SuppressAlerts: true},
+		&detect.Rule{Severity: detect.SeverityInfo, ID: "S.Threshold", Condition: `status != "SUCCESS"`, GroupBy: []string{"user.name"}, Threshold: 3, DedupPeriod: 10 * time.Minute},
 	)
 }
 
@@ -100,8 +100,9 @@ func TestStress(t *testing.T) {
 
 	var (
 		mu       sync.Mutex
-		alerted  uint64 // events held by the shared engine's alerts
-		alerts   int
+		alerted  uint64 // events held by the final states of the shared engine's alerts
+		alerts   int    // final states
+		created  int    // created states
 		failures atomic.Int64
 	)
 	fail := func(format string, args ...any) {
@@ -112,6 +113,10 @@ func TestStress(t *testing.T) {
 	sink := detect.AlertSinkFunc(func(a *detect.Alert) error {
 		mu.Lock()
 		defer mu.Unlock()
+		if a.Step == detect.StepCreated {
+			created++
+			return nil
+		}
 		alerted += uint64(a.EventCount)
 		alerts++
 		return nil
@@ -206,7 +211,7 @@ func TestStress(t *testing.T) {
 				eng, err := detect.NewEngine(fresh, detect.WithSink(detect.AlertSinkFunc(func(a *detect.Alert) error {
 					n.Add(uint64(a.EventCount))
 					return nil
-				})), detect.WithMaxGroups(4+w+round))
+				})), detect.WithMaxGroups(4+w+round), detect.WithReplay())
 				if err != nil {
 					fail("NewEngine: %v", err)
 					return
@@ -245,8 +250,11 @@ func TestStress(t *testing.T) {
 		t.Errorf("alerts hold %d events, %d expired, %d evicted: %d in all; want %d matches and rule errors",
 			alerted, st.Dedup.ExpiredHits, st.Dedup.EvictedHits, got, st.Matches-st.Suppressed+st.RuleErrors)
 	}
-	if uint64(alerts) != st.Alerts || st.Dedup.Groups != 0 || st.Dedup.Evicted == 0 {
-		t.Errorf("%d alerts received; Stats() = %+v; want %d alerts, no live groups and some evictions", alerts, st, st.Alerts)
+	if uint64(alerts) != st.Alerts || uint64(created) != st.Alerts || st.Delivered != 2*st.Alerts || st.Dedup.Groups != 0 || st.Dedup.Evicted == 0 {
+		t.Errorf("%d final and %d created states received; Stats() = %+v; want %d of each, no live groups and some evictions", alerts, created, st, st.Alerts)
+	}
+	if st.Dedup.AlertHits != alerted || st.Dedup.OpenHits != 0 {
+		t.Errorf("Dedup.AlertHits = %d, OpenHits %d; the final states hold %d events", st.Dedup.AlertHits, st.Dedup.OpenHits, alerted)
 	}
 	t.Logf("%d events, %d matches, %d rule errors, %d alerts, %d evicted", st.Events, st.Matches, st.RuleErrors, st.Alerts, st.Dedup.Evicted)
 }

@@ -34,7 +34,7 @@ func TestStringFunctionsNilSafe(t *testing.T) {
 		{`split("a,b,c", ",", 2)[1]`, "b,c"},
 	}
 	for _, tt := range tests {
-		r := &Rule{ID: "R.Str", Condition: "true", Fields: []Field{{Name: "v", Expr: tt.expr}}}
+		r := &Rule{Severity: SeverityInfo, ID: "R.Str", Condition: "true", Fields: []Field{{Name: "v", Expr: tt.expr}}}
 		out, err := r.Outputs(ev)
 		if err != nil {
 			t.Errorf("%s: error %v", tt.expr, err)
@@ -44,11 +44,11 @@ func TestStringFunctionsNilSafe(t *testing.T) {
 			t.Errorf("%s = %#v; want %#v", tt.expr, out["v"], tt.want)
 		}
 	}
-	r := &Rule{ID: "R.Str", Condition: `lower(n) == "5"`}
+	r := &Rule{Severity: SeverityInfo, ID: "R.Str", Condition: `lower(n) == "5"`}
 	if _, err := r.Evaluate(ev); err == nil || !strings.Contains(err.Error(), "lower needs a string, got int") {
 		t.Errorf("lower(5): error = %v; want a rule error", err)
 	}
-	if _, err := Compile(&Rule{ID: "R.Str2", Condition: `hasPrefix(name, 5)`}); err == nil {
+	if _, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.Str2", Condition: `hasPrefix(name, 5)`}); err == nil {
 		t.Errorf("hasPrefix(name, 5) compiled; want a compile error")
 	}
 }

@@ -211,7 +211,7 @@ func TestMitreWithoutBundle(t *testing.T) {
 }
 
 func TestBuildError(t *testing.T) {
-	_, err := catalog.Build([]*detect.Rule{{ID: "Bad", Condition: "status =="}}, catalog.Options{})
+	_, err := catalog.Build([]*detect.Rule{{Severity: detect.SeverityInfo, ID: "Bad", Condition: "status =="}}, catalog.Options{})
 	if err == nil || !strings.Contains(err.Error(), "Bad") {
 		t.Fatalf("Build of a rule that does not compile: %v; want an error naming it", err)
 	}

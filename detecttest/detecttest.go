@@ -27,7 +27,8 @@ import (
 // Run runs the tests of every rule as subtests of t: one subtest per rule,
 // named by its ID, holding one subtest per test, named by the test. A test
 // fails with what differed from its expectations, or with the error that
-// evaluating the rule gave; a rule without tests is skipped.
+// evaluating the rule gave, after the file and line of the test when the
+// rule was loaded from a file; a rule without tests is skipped.
 func Run(t *testing.T, rules []*detect.Rule) {
 	t.Helper()
 	if len(rules) == 0 {
@@ -41,11 +42,15 @@ func Run(t *testing.T, rules []*detect.Rule) {
 			for _, tc := range r.Tests {
 				t.Run(tc.Name, func(t *testing.T) {
 					res := r.RunTest(tc)
+					at := ""
+					if res.Source != "" {
+						at = res.Source + ": " // where the test is
+					}
 					for _, f := range res.Failures {
-						t.Error(f)
+						t.Error(at + f)
 					}
 					if res.Err != nil {
-						t.Error(res.Err)
+						t.Error(at + res.Err.Error())
 					}
 					if !res.Passed && len(res.Failures) == 0 && res.Err == nil {
 						t.Error("failed")

@@ -20,17 +20,19 @@ func failingRules() []*detect.Rule {
 	title := "wrong"
 	return []*detect.Rule{
 		detect.MustCompile(&detect.Rule{
+			Severity:  detect.SeverityInfo,
 			ID:        "Test.Failing",
+			Source:    "pack/failing.yml",
 			Condition: `action == "x"`,
 			Title:     "{action}",
 			Tests: []detect.Test{
 				{Name: "passes", ExpectedResult: true, Log: map[string]any{"action": "x"}},
-				{Name: "wrong result", ExpectedResult: true, Log: map[string]any{"action": "y"}},
+				{Name: "wrong result", ExpectedResult: true, Log: map[string]any{"action": "y"}, Line: 12},
 				{Name: "wrong title", ExpectedResult: true, ExpectedTitle: &title, Log: map[string]any{"action": "x"}},
 				{Name: "not an object", ExpectedResult: true, Log: "[1]"},
 			},
 		}),
-		{ID: "Test.Untested", Condition: "true"},
+		{Severity: detect.SeverityInfo, ID: "Test.Untested", Condition: "true"},
 	}
 }
 
@@ -58,7 +60,7 @@ func TestRunReportsFailures(t *testing.T) {
 	for _, want := range []string{
 		"--- PASS: TestFailingPack/Test.Failing/passes",
 		"--- FAIL: TestFailingPack/Test.Failing/wrong_result",
-		"result: want true, got false",
+		`pack/failing.yml:12: result: want true, got false (false: action == "x" with action = "y")`,
 		"--- FAIL: TestFailingPack/Test.Failing/wrong_title",
 		`title: want "wrong", got "x"`,
 		"--- FAIL: TestFailingPack/Test.Failing/not_an_object",

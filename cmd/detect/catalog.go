@@ -33,7 +33,7 @@ Flags:
   --out DIR           where to write; needed for markdown and html
   --navigator FILE    also write an ATT&CK Navigator layer (format 4.5)
                       scoring each technique by its number of enabled rules
-` + lookupUsage + `
+` + excludeUsage + lookupUsage + `
 Exit status: 0 when the catalog is written, 1 when it cannot be written,
 2 when the flags are wrong or the rules cannot be loaded.
 `
@@ -74,7 +74,7 @@ func runCatalog(args []string, stdout, stderr io.Writer) int {
 		list, opts.Files = rules.All(), rules.FS()
 		_, err = lookups.functions()
 	} else {
-		list, err = lookups.load(paths)
+		list, err = lookups.load(paths, stderr, "catalog")
 	}
 	if err != nil {
 		printLoadProblems(stderr, err)

@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -20,12 +22,14 @@ const lookupUsage = `  --lookup NAME[:KEY]=PATH
                       match the keys of table NAME regardless of case.
 `
 
-// lookupFlags are the lookup tables given on the command line. Rules that
-// call a service's Go functions cannot be run by this command: test them
-// with go test and the detecttest package.
+// lookupFlags are the lookup tables given on the command line, and the
+// files to exclude from loading (--exclude). Rules that call a service's
+// Go functions cannot be run by this command: test them with go test and
+// the detecttest package.
 type lookupFlags struct {
 	specs      []lookupSpec
 	ignoreCase stringList
+	exclude    stringList
 }
 
 type lookupSpec struct{ name, key, path string }
@@ -33,6 +37,7 @@ type lookupSpec struct{ name, key, path string }
 func (l *lookupFlags) register(fs *flag.FlagSet) {
 	fs.Var(l, "lookup", "")
 	fs.Var(&l.ignoreCase, "lookup-ignore-case", "")
+	fs.Var(&l.exclude, "exclude", "")
 }
 
 func (l *lookupFlags) String() string { return "" }
@@ -79,12 +84,30 @@ func (l *lookupFlags) functions() (*detect.Functions, error) {
 	return fns, nil
 }
 
-// load reads rule files with the tables.
-func (l *lookupFlags) load(paths []string) ([]*detect.Rule, error) {
+// loader returns a Loader with the functions fns, the exclusions, and
+// notices of skipped files on w for command cmd.
+func (l *lookupFlags) loader(fns *detect.Functions, w io.Writer, cmd string) detect.Loader {
+	return detect.Loader{Functions: fns, Exclude: l.exclude, OnSkip: skipNotice(w, cmd)}
+}
+
+// load reads rule files with the tables; notices of skipped files go to w.
+func (l *lookupFlags) load(paths []string, w io.Writer, cmd string) ([]*detect.Rule, error) {
 	fns, err := l.functions()
 	if err != nil {
 		return nil, err
 	}
-	loader := detect.Loader{Functions: fns}
+	loader := l.loader(fns, w, cmd)
 	return loader.Load(paths...)
+}
+
+var unknownTable = regexp.MustCompile(`unknown lookup table "([^"]*)"`)
+
+// lookupHint returns, for a problem that names an unknown lookup table,
+// how to give the table on the command line; "" for other problems.
+func lookupHint(msg string) string {
+	m := unknownTable.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (give it with --lookup %s=FILE)", m[1])
 }

@@ -37,7 +37,7 @@ func TestLookupFlag(t *testing.T) {
 			name:   "keys are case-sensitive by default",
 			args:   []string{"test", "--lookup", "admins=admins.csv", "rules"},
 			code:   1,
-			stdout: "FAIL Test.Admin: admin in capitals: result: want true, got false\n2 passed, 1 failed\n",
+			stdout: "rules/admin.yml:10: FAIL Test.Admin: admin in capitals: result: want true, got false (false: inLookup(\"admins\", user) with user = \"ALICE\")\n2 passed, 1 failed\n",
 		},
 		{
 			name:   "test with a JSON lines table and a key",
@@ -107,7 +107,7 @@ func TestScanLookupFlag(t *testing.T) {
 	var out, errOut strings.Builder
 	in := strings.NewReader(`{"action": "delete", "user": "alice", "p_event_time": "2024-03-11T04:30:00Z"}` + "\n" +
 		`{"action": "delete", "user": "bob", "p_event_time": "2024-03-11T04:31:00Z"}` + "\n")
-	code := run([]string{"scan", "--rules", "rules", "--lookup", "admins=admins.csv"}, in, &out, &errOut)
+	code := run([]string{"scan", "--rules", "rules", "--lookup", "admins=admins.csv", "--replay"}, in, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("scan = %d; stderr: %s", code, errOut.String())
 	}

@@ -21,13 +21,15 @@ const usage = `usage: detect COMMAND [flags] [ARG...]
 
 Commands:
   test [PATH...]   run the Tests of rule files (default: the built-in rules)
-  scan [FILE...]   read JSON lines (files or stdin), print alerts as JSON lines
+  scan [FILE...]   read JSON lines (plain or gzip files, or stdin), print
+                   alerts as JSON lines
   lint [PATH...]   validate rule files
   catalog [PATH...]
                    the rules as a catalog (JSON, Markdown or a static site):
                    metadata, ATT&CK coverage, indicators, outputs
 
-Run "detect COMMAND -h" for the flags and exit codes of a command.
+Run "detect COMMAND -h" for the flags and exit codes of a command, and
+"detect --version" for the version of this build.
 `
 
 func main() {
@@ -51,6 +53,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runCatalog(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, version())
 		return 0
 	}
 	fmt.Fprintf(stderr, "detect: unknown command %q\n\n%s", args[0], usage)

@@ -6,28 +6,53 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"os/signal"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/detectkit/detect"
 	"github.com/detectkit/detect/rules"
 )
 
-const scanUsage = `usage: detect scan [--rules PATH]... [--log-type T] [--time-field F]... [FILE...]
+var scanUsage = `usage: detect scan [--rules PATH]... [--log-type T] [--time-field F]... [--replay]
+                   [--lookup NAME=PATH]... [--exclude GLOB]...
+                   [--fail-on-rule-error] [FILE...]
 
 Scan reads JSON lines, one event per line, from each FILE in turn (plain or
 gzip; "-" or no FILE at all: standard input), runs the rules on every event,
-and prints each alert once, as one JSON line on standard output, when its
-dedup window closes or the input ends; the alert then has its final
-eventCount. Windows are measured on event time.
+and prints alerts as JSON lines on standard output as they happen: each
+alert when it is created ("step":"created", the match that reaches the
+rule's threshold), then its final state ("step":"final", with the final
+eventCount and updateTime) when its dedup window closes or the input ends.
+Both lines of an alert have the same alertId. With --replay, each alert is
+printed once, with its final state: one line per alert.
+
+Windows are measured on event time: p_event_time, then the log type's own
+time field (AWS.CloudTrail eventTime, Okta.SystemLog published, ...), then
+timestamp; a time without a zone is UTC; events without one are timed by
+the processing clock, and counted. Each log type (each input, for events
+without one) has its own clock, the median of its last five event times,
+which no single time moves: a time more than an hour ahead of the clock
+and of a later time of its stream is counted as distrusted.
 
 A line that is not a JSON object (invalid JSON, an array, a scalar, null), or
 that is longer than 16 MiB, is malformed: it is reported on standard error
 with its file and line number, and the scan goes on. Blank lines are skipped.
-A summary on standard error ends the scan; while a long scan runs on a
-terminal, a progress line shows how far it is.
+An alert that cannot be written (standard output closed or full) is
+reported and counted as failed, and the scan goes on. A summary on
+standard error ends the scan: events, malformed lines, matches, alerts
+created, alert lines written and failed, rule errors, windows that expired
+below their threshold, and, per rule or per clock, evicted groups,
+distrusted times and events timed by the processing clock. While a long
+scan runs on a terminal, a progress line shows how far it is.
+
+On SIGINT or SIGTERM, the scan stops reading, prints the final state of
+every open alert and the summary, and exits 130 or 143.
 
 Flags:
   --rules PATH       load rules from PATH, a rule file or a directory; may be
@@ -35,15 +60,23 @@ Flags:
   --log-type T       take T as the log type of every event (default: the
                      event's p_log_type field; with none, every enabled rule
                      is tried)
-  --time-field F     the field that gives an event its time; may be repeated,
-                     tried in order (default: p_event_time, then timestamp);
-                     events without one are timed by the clock
-` + lookupUsage + `
+  --time-field F     the field that gives an event its time, for every log
+                     type; may be repeated, tried in order (default: as
+                     above)
+  --replay           print each alert once, with its final state
+  --fail-on-rule-error
+                     exit 1 when a rule failed on an event (a RULE_ERROR
+                     alert), for pipelines that replay logs as a check
+` + flagHelp(excludeUsage+lookupUsage, 21) + `
 Exit codes:
-  0  every input was read and every line was a JSON object or blank
-  1  an input could not be read, a line was malformed, or alerts could not
-     be written (the scan still reads the other lines and inputs)
-  2  bad usage, or the rules could not be loaded
+  0    every input was read, every line was a JSON object or blank, and
+       every alert was written
+  1    an input could not be read, a line was malformed, or alerts could
+       not be written (the scan still reads the other lines and inputs);
+       with --fail-on-rule-error, also when a rule failed on an event
+  2    bad usage, or the rules could not be loaded
+  130  interrupted by SIGINT (after the open alerts and the summary)
+  143  stopped by SIGTERM (likewise)
 `
 
 // now is the clock of scans: it times events without a time field and the
@@ -57,7 +90,9 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var rulePaths, timeFields stringList
 	fs.Var(&rulePaths, "rules", "")
 	logType := fs.String("log-type", "", "")
+	replay := fs.Bool("replay", false, "")
 	fs.Var(&timeFields, "time-field", "")
+	failOnRuleError := fs.Bool("fail-on-rule-error", false, "")
 	var lookups lookupFlags
 	lookups.register(fs)
 	files, err := parseInterspersed(fs, args)
@@ -77,13 +112,17 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	rs := rules.All()
 	if len(rulePaths) > 0 {
-		if rs, err = loadRules(rulePaths, fns); err != nil {
-			fmt.Fprintf(stderr, "detect scan: %v\n", err)
+		if rs, err = loadRules(rulePaths, lookups.loader(fns, stderr, "scan")); err != nil {
+			printLoadProblems(stderr, err)
+			fmt.Fprintln(stderr, "detect scan: the rules cannot be loaded")
 			return 2
 		}
 	}
 	con := &console{w: stderr, tty: isTerminal(stderr)}
 	opts := []detect.EngineOption{detect.WithSink(detect.NewAlertWriter(stdout)), detect.WithClock(now)}
+	if *replay {
+		opts = append(opts, detect.WithReplay())
+	}
 	if len(timeFields) > 0 {
 		opts = append(opts, detect.WithTimeFields(timeFields...))
 	}
@@ -92,11 +131,22 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "detect scan: %v\n", err)
 		return 2
 	}
+	sinkErrors := 0
 	sc := &detect.Scanner{
 		Engine:      eng,
 		LogType:     *logType,
 		OnMalformed: func(e *detect.LineError) { con.println(e.Error()) },
+		OnSinkError: func(err error) {
+			// Once standard output fails it usually keeps failing: the
+			// first error says why, the summary how many.
+			if sinkErrors++; sinkErrors == 1 {
+				con.println(err.Error())
+			}
+		},
 	}
+
+	ctx, stopSignals, caught := notifyStop()
+	defer stopSignals()
 
 	start := now()
 	if con.tty {
@@ -108,45 +158,138 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	failed := false
 	for _, name := range files {
-		if err := scanFile(sc, name, stdin); err != nil {
+		err := scanFile(ctx, sc, name, stdin)
+		if ctx.Err() != nil {
+			break // a signal: deliver what is open, then stop
+		}
+		if err != nil {
 			con.println(err.Error())
 			failed = true
 		}
 	}
+	// On a signal too: every open alert's final state goes out.
 	if err := eng.Flush(); err != nil {
-		con.println(err.Error())
+		var se *detect.SinkError
+		if !errors.As(err, &se) || sinkErrors == 0 {
+			con.println(err.Error())
+		}
 		failed = true
 	}
 	elapsed := now().Sub(start)
 
 	st, es := sc.Stats(), eng.Stats()
-	rate := "-"
-	if elapsed > 0 {
-		rate = fmt.Sprintf("%.0f", float64(st.Events)/elapsed.Seconds())
+	for _, line := range summary(st, es, elapsed) {
+		con.println(line)
 	}
-	summary := fmt.Sprintf("detect scan: %d events, %d malformed lines, %d matches, %d alerts, %d rule errors, %s events/s",
-		st.Events, st.Malformed, es.Matches, es.Alerts, es.RuleErrors, rate)
-	if d := es.Dedup; d.Evicted > 0 {
-		summary += fmt.Sprintf("; dedup table full: %d alerts emitted before their window closed, %d matches below threshold dropped", d.EvictedAlerts, d.EvictedHits)
+	switch sig := caught(); {
+	case sig == os.Interrupt:
+		con.println("detect scan: interrupted (SIGINT)")
+		return 130
+	case sig == syscall.SIGTERM:
+		con.println("detect scan: stopped (SIGTERM)")
+		return 143
 	}
-	con.println(summary)
-	if failed || st.Malformed > 0 {
+	if failed || st.Malformed > 0 || es.Failed > 0 || (*failOnRuleError && es.RuleErrors > 0) {
 		return 1
 	}
 	return 0
 }
 
+// summary returns the lines that end a scan: the totals, then a line per
+// rule whose windows expired below threshold or whose groups were
+// evicted, and per clock that distrusted times or used the processing
+// clock.
+func summary(st detect.ScanStats, es detect.EngineStats, elapsed time.Duration) []string {
+	rate := "-"
+	if elapsed > 0 {
+		rate = fmt.Sprintf("%.0f", float64(st.Events)/elapsed.Seconds())
+	}
+	d := es.Dedup
+	lines := []string{fmt.Sprintf("detect scan: %s, %s, %s, %s (%s written, %d failed), %s, %s expired below threshold (%s), %s events/s",
+		plural(int(st.Events), "event"), plural(int(st.Malformed), "malformed line"), plural(int(es.Matches), "match"),
+		plural(int(es.Alerts), "alert"), plural(int(es.Delivered), "alert line"), es.Failed,
+		plural(int(es.RuleErrors), "rule error"), plural(int(d.Expired), "window"), plural(int(d.ExpiredHits), "match"), rate)}
+	if d.Evicted > 0 {
+		lines = append(lines, fmt.Sprintf("detect scan: dedup table full: %s evicted, %s closed before their window ended, %s below threshold dropped",
+			plural(int(d.Evicted), "group"), plural(int(d.EvictedAlerts), "alert"), plural(int(d.EvictedHits), "match")))
+	}
+	for _, id := range slices.Sorted(maps.Keys(d.Rules)) {
+		c := d.Rules[id]
+		var parts []string
+		if c.Expired > 0 {
+			parts = append(parts, fmt.Sprintf("%s expired below threshold (%s)", plural(int(c.Expired), "window"), plural(int(c.ExpiredHits), "match")))
+		}
+		if c.Evicted > 0 {
+			parts = append(parts, fmt.Sprintf("%s evicted (%s closed early, %s below threshold dropped)",
+				plural(int(c.Evicted), "group"), plural(int(c.EvictedAlerts), "alert"), plural(int(c.EvictedHits), "match")))
+		}
+		if len(parts) > 0 {
+			lines = append(lines, fmt.Sprintf("detect scan: rule %s: %s", id, strings.Join(parts, ", ")))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(es.Clocks)) {
+		c := es.Clocks[name]
+		var parts []string
+		if c.Distrusted > 0 {
+			parts = append(parts, plural(int(c.Distrusted), "event time")+" distrusted")
+		}
+		if c.Fallback > 0 {
+			parts = append(parts, plural(int(c.Fallback), "event")+" timed by the processing clock")
+		}
+		if len(parts) > 0 {
+			if name == "" {
+				name = "(no log type)"
+			}
+			lines = append(lines, fmt.Sprintf("detect scan: clock %s: %s", name, strings.Join(parts, ", ")))
+		}
+	}
+	return lines
+}
+
+// notifyStop returns a context that SIGINT or SIGTERM cancels, a function
+// that stops listening, and one that tells which signal came, if any.
+func notifyStop() (context.Context, func(), func() os.Signal) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var (
+		mu     sync.Mutex
+		caught os.Signal
+	)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			mu.Lock()
+			caught = s
+			mu.Unlock()
+			cancel()
+		case <-done:
+		}
+	}()
+	stop := func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+	return ctx, stop, func() os.Signal {
+		mu.Lock()
+		defer mu.Unlock()
+		return caught
+	}
+}
+
 // scanFile scans the file called name, or stdin for "-".
-func scanFile(sc *detect.Scanner, name string, stdin io.Reader) error {
+func scanFile(ctx context.Context, sc *detect.Scanner, name string, stdin io.Reader) error {
 	if name == "-" {
-		return sc.Scan(context.Background(), stdin, "<stdin>")
+		return sc.Scan(ctx, stdin, "<stdin>")
 	}
 	f, err := os.Open(name)
 	if err != nil {
 		return fmt.Errorf("detect scan: %w", err)
 	}
 	defer f.Close()
-	return sc.Scan(context.Background(), f, name)
+	return sc.Scan(ctx, f, name)
 }
 
 // parseInterspersed parses flags that may come before, between or after
@@ -169,10 +312,9 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// loadRules loads the rule files and directories named by paths, with the
-// lookup tables of fns (nil: none); tests replace it.
-var loadRules = func(paths []string, fns *detect.Functions) ([]*detect.Rule, error) {
-	l := detect.Loader{Functions: fns}
+// loadRules loads the rule files and directories named by paths with l;
+// tests replace it.
+var loadRules = func(paths []string, l detect.Loader) ([]*detect.Rule, error) {
 	return l.Load(paths...)
 }
 

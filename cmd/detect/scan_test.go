@@ -28,6 +28,12 @@ var testRuleSets = map[string][]*detect.Rule{
 		},
 		rules.WizRevokeUserSessions,
 	},
+	"logins": {
+		{
+			ID: "Failed.Logins", LogTypes: []string{"Auth.Log"}, Severity: detect.SeverityHigh,
+			Condition: `action == "Login" && result == "FAILURE"`, GroupBy: []string{"user"}, Threshold: 5,
+		},
+	},
 }
 
 // TestScan runs "detect scan" in each directory of testdata/scan, with the
@@ -41,12 +47,12 @@ func TestScan(t *testing.T) {
 	}
 	realLoad := loadRules
 	t.Cleanup(func() { loadRules, now = realLoad, time.Now })
-	loadRules = func(paths []string, fns *detect.Functions) ([]*detect.Rule, error) {
+	loadRules = func(paths []string, l detect.Loader) ([]*detect.Rule, error) {
 		var out []*detect.Rule
 		for _, p := range paths {
 			rs, ok := testRuleSets[p]
 			if !ok {
-				return realLoad(paths, fns)
+				return realLoad(paths, l)
 			}
 			out = append(out, rs...)
 		}

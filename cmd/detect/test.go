@@ -19,8 +19,11 @@ Run the unit tests (the Tests key) of rule files. Each PATH is a rule file
 or a directory searched recursively for *.yml and *.yaml files; without
 PATH, the built-in rules are tested.
 
-Prints one line per failing test, "FAIL <rule ID>: <test name>: <what
-differed>", then the line "N passed, N failed".
+Prints one line per failing test, "<file>:<line>: FAIL <rule ID>: <test
+name>: <what differed>" (the file and line of the test; for a result of
+false where true was expected, the parts of the condition that were false
+and the values of the fields they read), then the line "N passed, N
+failed".
 
 Flags:
   --id ID             test only rules with this ID; * and ? match any text
@@ -36,12 +39,14 @@ Flags:
                       true and one whose ExpectedResult is false.
   --skip-disabled     skip rules with Enabled: false.
   -v                  list passing tests too.
-` + lookupUsage + `
+` + excludeUsage + lookupUsage + `
 Rules that call a service's Go functions cannot be tested here: test them
 with go test, where the functions are (see the detecttest package).
 
-Exit status: 0 when every test passes, 1 when a test fails, 2 when the
-rules cannot be loaded or the flags are wrong.
+Exit status: 0 when every test passes; 1 when a test fails, when no rule
+is selected (no rule found, or --id, --tag or --filter match none), or
+when no selected rule has a test (nothing was tested); 2 when the rules
+cannot be loaded or the flags are wrong.
 `
 
 // repeatedFlag collects a repeatable flag whose values may also be separated
@@ -167,7 +172,7 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 		list = rules.All()
 		_, err = lookups.functions()
 	} else {
-		list, err = lookups.load(paths)
+		list, err = lookups.load(paths, stderr, "test")
 	}
 	if err != nil {
 		printLoadProblems(stderr, err)
@@ -182,6 +187,9 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 		}
 		selected++
 		for _, msg := range coverage(r, *minTests) {
+			if r.Source != "" {
+				fmt.Fprintf(stdout, "%s: ", r.Source)
+			}
 			fmt.Fprintf(stdout, "FAIL %s: %s\n", r.ID, msg)
 			failed++
 		}
@@ -197,14 +205,39 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, res)
 		}
 	}
-	if selected == 0 {
-		fmt.Fprintln(stderr, "detect test: no rule matches")
-	}
 	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
-	if failed > 0 {
+	switch {
+	case failed > 0:
+		return 1
+	case selected == 0 && (len(filter) > 0 || *skipDisabled):
+		fmt.Fprintf(stderr, "detect test: no rule matches %s (of %s)\n", filterText(ids, tags, filters, *skipDisabled), plural(len(list), "rule"))
+		return 1
+	case selected == 0:
+		fmt.Fprintln(stderr, "detect test: no rules found")
+		return 1
+	case passed == 0:
+		fmt.Fprintf(stderr, "detect test: nothing was tested: %s selected, none with Tests\n", plural(selected, "rule"))
 		return 1
 	}
 	return 0
+}
+
+// filterText words the selection flags given, for a message.
+func filterText(ids, tags, filters []string, skipDisabled bool) string {
+	var parts []string
+	for _, v := range ids {
+		parts = append(parts, "--id "+v)
+	}
+	for _, v := range tags {
+		parts = append(parts, "--tag "+v)
+	}
+	for _, v := range filters {
+		parts = append(parts, "--filter "+v)
+	}
+	if skipDisabled {
+		parts = append(parts, "--skip-disabled")
+	}
+	return strings.Join(parts, " ")
 }
 
 // coverage returns why a rule's tests fall short of --minimum-tests, as
@@ -242,6 +275,6 @@ func printLoadProblems(w io.Writer, err error) {
 		return
 	}
 	for _, fe := range le.Errs {
-		fmt.Fprintf(w, "%s: %s\n", fe.Position(), fe.Message())
+		fmt.Fprintf(w, "%s: %s%s\n", fe.Position(), fe.Message(), lookupHint(fe.Msg))
 	}
 }

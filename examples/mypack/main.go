@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/detectkit/detect"
 	"github.com/detectkit/detect/examples/mypack/pack"
@@ -62,10 +63,11 @@ func run(in io.Reader, name, admins string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(out, "%s %s: %s (%d events)\n  outputs: %s\n", a.Severity, a.RuleID, a.Title, a.EventCount, outputs)
+		_, err = fmt.Fprintf(out, "%s %s: %s (%s)\n  outputs: %s\n", a.Severity, a.RuleID, a.Title, plural(a.EventCount, "event"), outputs)
 		return err
 	})
-	eng, err := detect.NewEngine(p.Rules, detect.WithSink(sink))
+	// A report of one file: each alert once, with its final count.
+	eng, err := detect.NewEngine(p.Rules, detect.WithSink(sink), detect.WithReplay())
 	if err != nil {
 		return err
 	}
@@ -81,6 +83,17 @@ func run(in io.Reader, name, admins string, out io.Writer) error {
 		return err
 	}
 	st := eng.Stats()
-	_, err = fmt.Fprintf(out, "%d events, %d matches, %d alerts\n", sc.Stats().Events, st.Matches, st.Alerts)
+	_, err = fmt.Fprintf(out, "%s, %s, %s\n", plural(int(sc.Stats().Events), "event"), plural(int(st.Matches), "match"), plural(int(st.Alerts), "alert"))
 	return err
+}
+
+// plural returns "1 event" or "n events" ("n matches").
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "ch") {
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -15,7 +15,7 @@ func TestRun(t *testing.T) {
 	}
 	want := `HIGH Acme.Admin.Delete.Outside.Office: Admin alice@acme.example (security) ran bucket.delete from 198.51.100.23 (2 events)
   outputs: {"team":"security","domain":"acme.example","source_ip":"198.51.100.23"}
-MEDIUM Acme.Device.Random.Name: Device x7Kq9ZpL2mW4 registered by bob@acme.example (1 events)
+MEDIUM Acme.Device.Random.Name: Device x7Kq9ZpL2mW4 registered by bob@acme.example (1 event)
   outputs: {"entropy":3.584962500721156}
 6 events, 3 matches, 2 alerts
 `
@@ -36,7 +36,7 @@ func TestRunWithAdmins(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := out.String()
-	if !strings.Contains(got, "CRITICAL Acme.Admin.Delete.Outside.Office: Admin dave@acme.example (sre) ran trail.delete from 192.0.2.50 (1 events)") {
+	if !strings.Contains(got, "CRITICAL Acme.Admin.Delete.Outside.Office: Admin dave@acme.example (sre) ran trail.delete from 192.0.2.50 (1 event)") {
 		t.Errorf("no critical alert for dave:\n%s", got)
 	}
 	if strings.Contains(got, "alice") {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/detectkit/detect/rules"
 )
@@ -67,6 +68,17 @@ func run(in io.Reader, out io.Writer) error {
 	if err := sc.Err(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%d events, %d matches of %s\n", events, matches, rule.ID)
+	fmt.Fprintf(out, "%s, %s of %s\n", plural(events, "event"), plural(matches, "match"), rule.ID)
 	return nil
+}
+
+// plural returns "1 event" or "n events" ("n matches").
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "ch") {
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
