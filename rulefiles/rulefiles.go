@@ -177,4 +177,3 @@ func fileError(err error) *detect.FileError {
 	}
 	return &detect.FileError{Msg: err.Error(), Err: err}
 }
-

@@ -30,9 +30,9 @@ func TestSigmaFiles(t *testing.T) {
 	inDir(t, map[string]string{
 		"rules/panther.yml": header + "RuleID: Panther.Rule\nCondition: action == \"x\"\n",
 		"rules/okta.yml":    sigmaRuleFile,
-		"events.jsonl": `{"p_log_type": "Okta.SystemLog", "eventType": "user.session.start", "published": "2025-01-01T00:00:00Z", "actor": {"alternateId": "Root@ADMIN.example.com"}}` + "\n",
-		"mine.yml":     "name: mine\nlogsources:\n  - {product: custom, logtypes: [Custom.Audit]}\n",
-		"custom/c.yml": "title: C\nid: c-1\nlogsource: {product: custom}\ndetection:\n  sel: {kind: bad}\n  condition: sel\n",
+		"events.jsonl":      `{"p_log_type": "Okta.SystemLog", "eventType": "user.session.start", "published": "2025-01-01T00:00:00Z", "actor": {"alternateId": "Root@ADMIN.example.com"}}` + "\n",
+		"mine.yml":          "name: mine\nlogsources:\n  - {product: custom, logtypes: [Custom.Audit]}\n",
+		"custom/c.yml":      "title: C\nid: c-1\nlogsource: {product: custom}\ndetection:\n  sel: {kind: bad}\n  condition: sel\n",
 	})
 	if code, stdout, stderr := runCmd("lint", "rules"); code != 0 || !strings.Contains(stdout, "lint: 2 rules ok, 0 files with problems") {
 		t.Errorf("lint = %d\n%s%s", code, stdout, stderr)
