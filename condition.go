@@ -199,7 +199,13 @@ func (p *program) runBool(env evalEnv) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	b, _ := out.(bool)
+	b, ok := out.(bool)
+	if !ok && out != nil {
+		// The checker may type a condition as boolean when a branch of
+		// a ternary is of unknown type (false ? false : x.n): its value
+		// is checked here, as __bool would check it.
+		return false, fmt.Errorf("expected a boolean, got %s", typeName(out))
+	}
 	return b, nil
 }
 
@@ -344,6 +350,7 @@ func compileExpr(source string, kind exprKind, funcs *Functions, lim Limits) (*p
 	if e := checkBoolPositions(tree.Node, source); e != nil {
 		return nil, e
 	}
+	nilSafeEquality(tree.Node)
 	if kind == kindBool {
 		// A condition whose type is known must be boolean; one whose type
 		// depends on the event is checked when it runs.
@@ -412,6 +419,49 @@ func checkBoolPositions(root ast.Node, source string) *exprError {
 		return false
 	})
 	return found
+}
+
+// interfaceType is the type of a value whose type is known only when it
+// runs.
+var interfaceType = reflect.TypeOf((*any)(nil)).Elem()
+
+// nilSafeEquality makes == and != hold to the nil rules when the checker
+// typed both operands as strings (or both as ints): expr then compares
+// them with an instruction that fails on nil, and an operand so typed may
+// still be nil, as the variable v of `let v = x ? "m" : nil; v == "q"`,
+// typed by the ternary's other branch. Each operand that may be nil is typed as
+// an interface, for which expr compares with runtime.Equal, as it does
+// operands of unknown type.
+func nilSafeEquality(root ast.Node) {
+	ast.Find(root, func(n ast.Node) bool {
+		b, ok := n.(*ast.BinaryNode)
+		if !ok || (b.Operator != "==" && b.Operator != "!=") || b.Left.Type() == nil || b.Right.Type() == nil {
+			return false
+		}
+		l, r := b.Left.Type().Kind(), b.Right.Type().Kind()
+		if l != r || (l != reflect.String && l != reflect.Int) {
+			return false
+		}
+		for _, op := range []ast.Node{b.Left, b.Right} {
+			if mayBeNil(op) {
+				op.SetType(interfaceType)
+			}
+		}
+		return false
+	})
+}
+
+// mayBeNil reports whether n, which the checker typed as a string or an
+// int, may be nil when it runs: anything but a literal, an operation or a
+// call of a function, whose results have the types they are declared with.
+func mayBeNil(n ast.Node) bool {
+	switch n.(type) {
+	case *ast.StringNode, *ast.IntegerNode, *ast.UnaryNode, *ast.CallNode, *ast.ConstantNode:
+		return false
+	case *ast.BinaryNode:
+		return n.(*ast.BinaryNode).Operator == "??"
+	}
+	return true
 }
 
 // call builds a call of one of the internal functions at loc.
@@ -640,6 +690,7 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		return n
 
 	case *ast.BuiltinNode:
+		backwardsAsReduce(n)
 		closure := closureBuiltins[n.Name] && len(n.Arguments) > 0
 		for i := range n.Arguments {
 			_, isPredicate := n.Arguments[i].(*ast.PredicateNode)
@@ -749,6 +800,58 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		return n
 	}
 	return n
+}
+
+// backwardsAsReduce rewrites findLast(list, p), findLastIndex(list, p) and
+// last(filter(list, p)) (which expr's optimizer turns into findLast) into
+// reduce(list, p ? # : #acc, nil), with #index for findLastIndex: the same
+// value, the last element or index for which p holds, else nil. expr
+// v1.17.8 compiles the backward loop of findLast and findLastIndex so that
+// each step leaves a value on the VM's stack, which corrupts the values that
+// a closure around them collects: map(list, findLast(...)) gives wrong elements.
+// A predicate that uses #acc, which only a reduce may, or #index, which
+// findLast may not, is left as it is, for expr to reject.
+func backwardsAsReduce(n *ast.BuiltinNode) {
+	name, args := n.Name, n.Arguments
+	if name == "last" && len(args) == 1 {
+		f, ok := args[0].(*ast.BuiltinNode)
+		if !ok || f.Name != "filter" {
+			return
+		}
+		name, args = "findLast", f.Arguments
+	}
+	if (name != "findLast" && name != "findLastIndex") || len(args) != 2 {
+		return
+	}
+	p, ok := args[1].(*ast.PredicateNode)
+	if !ok || usesPointer(p.Node, "acc") || usesPointer(p.Node, "index") {
+		return
+	}
+	loc := n.Location()
+	found := &ast.PointerNode{}
+	if name == "findLastIndex" {
+		found.Name = "index"
+	}
+	acc := &ast.PointerNode{Name: "acc"}
+	none := &ast.NilNode{}
+	choice := &ast.ConditionalNode{Cond: p.Node, Exp1: found, Exp2: acc}
+	for _, x := range []ast.Node{found, acc, none, choice} {
+		x.SetLocation(loc)
+	}
+	p.Node = choice
+	n.Name, n.Arguments = "reduce", []ast.Node{args[0], p, none}
+}
+
+// usesPointer reports whether n refers to #name, in any closure.
+func usesPointer(n ast.Node, name string) bool {
+	found := false
+	ast.Find(n, func(x ast.Node) bool {
+		if p, ok := x.(*ast.PointerNode); ok && p.Name == name {
+			found = true
+		}
+		return found
+	})
+	return found
 }
 
 // get reads key of obj; inside a closure over the event's data, the read
@@ -869,7 +972,7 @@ func isBoolean(n ast.Node) bool {
 // builtinOptions registers the internal functions with their signatures,
 // so that the checker knows which of them return booleans.
 var builtinOptions = []expr.Option{
-	expr.Function(fnGet, rtGet, new(func(any, any) any)),
+	unknownResult(fnGet, rtGet),
 	expr.Function(fnBool, rtBool, new(func(any) bool)),
 	expr.Function(fnLess, rtLess, new(func(any, any) bool)),
 	expr.Function(fnMore, rtMore, new(func(any, any) bool)),
@@ -884,9 +987,9 @@ var builtinOptions = []expr.Option{
 	expr.Function(fnInSet, rtInSet, new(func(any, any) bool)),
 	expr.Function(fnLen, rtLen, new(func(any) int)),
 	expr.Function(fnList, rtList, new(func(any, any) []any)),
-	expr.Function(fnSlice, rtSlice, new(func(any, any, any) any)),
+	unknownResult(fnSlice, rtSlice),
 	expr.Function(fnBudget, rtBudget, new(func(any) any)),
-	expr.Function(fnGetCost, rtGetCost, new(func(any, any, any) any)),
+	unknownResult(fnGetCost, rtGetCost),
 	expr.Function(fnInCost, rtInCost, new(func(any, any, any) bool)),
 	// expr's repeat and replace, checked so that the text they would
 	// build fits the memory budget before it is built: expr counts it
@@ -911,6 +1014,21 @@ var builtinOptions = []expr.Option{
 			Validate: func(args []reflect.Type) (reflect.Type, error) { return args[0], nil },
 		}
 	},
+}
+
+// unknownResult registers an internal function that reads a field, a key
+// or a slice: its result is of a type that expr's checker does not know,
+// as plain expr's fields are. Typed any, it would narrow what holds it:
+// the checker types c ? {"a": 1} : user as a map, and rejects comparing
+// it with a list, where plain expr, for which user is unknown, does not.
+func unknownResult(name string, fn func(args ...any) (any, error)) expr.Option {
+	return func(c *conf.Config) {
+		c.Functions[name] = &builtin.Function{
+			Name:     name,
+			Func:     fn,
+			Validate: func([]reflect.Type) (reflect.Type, error) { return nil, nil },
+		}
+	}
 }
 
 // literalList returns the values of an array literal whose elements are all

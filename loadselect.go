@@ -12,6 +12,12 @@ import (
 // patterns of Loader.Exclude, and YAML files that are not Panther files
 // at all (a docker-compose.yml beside the rules), which are skipped.
 
+// Excluded reports whether the Loader's Exclude patterns leave out the
+// file or directory at path, found under the directory root that the
+// caller named (root "" for a path named itself): front ends that walk a
+// directory beside the Loader apply the same patterns.
+func (l *Loader) Excluded(path, root string) bool { return l.excluded(path, root) }
+
 // excluded reports whether the file or directory name, found under root
 // (or named by the caller when root is ""), matches one of the Loader's
 // Exclude patterns. A pattern matches the base name, the path relative to

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -518,6 +519,11 @@ func acyclic(v reflect.Value, depth int) error {
 	case reflect.Map:
 		iter := v.MapRange()
 		for iter.Next() {
+			// A key of an interface type holding nil, as groupBy makes
+			// of elements whose key is nil, has no JSON name.
+			if k := iter.Key(); k.Kind() == reflect.Interface && k.IsNil() {
+				return errors.New("a map key is nil")
+			}
 			if err := acyclic(iter.Value(), depth+1); err != nil {
 				return err
 			}

@@ -47,6 +47,10 @@ func (l needle) in(raw []byte) bool {
 			return true
 		}
 		base = start + 1
+		if base > len(raw) {
+			// The empty literal, after the last byte.
+			return false
+		}
 	}
 }
 

@@ -44,6 +44,9 @@ func get(obj, key any) any {
 			return o.keyNamed(k)
 		}
 		return nil
+	case map[any]any:
+		// A map that fromPairs builds.
+		return lookupAny(o, key)
 	case string:
 		// Characters of a string, as expr indexes them.
 		if _, isStr := key.(string); isStr {
@@ -87,8 +90,39 @@ func index(key any, n int) (int, bool) {
 	return i, true
 }
 
-// getReflect handles the values that custom functions and lookup tables
-// may return: maps with string keys, slices and arrays of any type.
+// lookupAny reads key from a map whose keys may be of any type, as
+// fromPairs builds: the key itself, else, for a name, a key that equals it
+// ignoring case (the first in byte order), as lookup does.
+func lookupAny(m map[any]any, key any) any {
+	if key == nil {
+		return nil
+	}
+	if !reflect.TypeOf(key).Comparable() {
+		return nil
+	}
+	if v, ok := m[key]; ok {
+		return v
+	}
+	name, ok := key.(string)
+	if !ok {
+		return nil
+	}
+	var best string
+	found := false
+	for k := range m {
+		if s, isStr := k.(string); isStr && strings.EqualFold(s, name) && (!found || s < best) {
+			best, found = s, true
+		}
+	}
+	if !found {
+		return nil
+	}
+	return m[best]
+}
+
+// getReflect handles the values that custom functions, lookup tables and
+// builtins such as groupBy may return: maps with keys of any type, slices
+// and arrays of any type.
 func getReflect(obj, key any) any {
 	v := reflect.ValueOf(obj)
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
@@ -99,11 +133,40 @@ func getReflect(obj, key any) any {
 	}
 	switch v.Kind() {
 	case reflect.Map:
+		kt := v.Type().Key()
+		if key != nil && kt.Kind() != reflect.String {
+			// groupBy's map[any][]any, or keys of another type: the
+			// key itself, then a name ignoring case among string keys.
+			kv := reflect.ValueOf(key)
+			if !kv.Type().Comparable() || !kv.Type().AssignableTo(kt) {
+				return nil
+			}
+			if e := v.MapIndex(kv); e.IsValid() {
+				return e.Interface()
+			}
+		}
 		k, ok := key.(string)
-		if !ok || v.Type().Key().Kind() != reflect.String {
+		if !ok {
 			return nil
 		}
-		kv := reflect.ValueOf(k).Convert(v.Type().Key())
+		if kt.Kind() != reflect.String {
+			if kt.Kind() != reflect.Interface {
+				return nil
+			}
+			var best string
+			found := false
+			iter := v.MapRange()
+			for iter.Next() {
+				if name, isStr := iter.Key().Interface().(string); isStr && strings.EqualFold(name, k) && (!found || name < best) {
+					best, found = name, true
+				}
+			}
+			if !found {
+				return nil
+			}
+			return v.MapIndex(reflect.ValueOf(best)).Interface()
+		}
+		kv := reflect.ValueOf(k).Convert(kt)
 		if e := v.MapIndex(kv); e.IsValid() {
 			return e.Interface()
 		}
@@ -779,6 +842,20 @@ func rtSlice(args ...any) (any, error) {
 			return nil, err
 		}
 		return string(r[i:j]), nil
+	}
+	// Lists of other types, such as the []string that split returns.
+	if rv := reflect.ValueOf(args[0]); rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array {
+		i, j, err := bounds(from, to, rv.Len())
+		if err != nil {
+			return nil, err
+		}
+		if rv.Kind() == reflect.Array {
+			// An array in an interface cannot be sliced in place.
+			c := reflect.New(rv.Type()).Elem()
+			c.Set(rv)
+			rv = c
+		}
+		return rv.Slice(i, j).Interface(), nil
 	}
 	return nil, fmt.Errorf("cannot slice %s", typeName(args[0]))
 }

@@ -37,6 +37,16 @@ func text(fn string, v any) (s string, ok bool, err error) {
 	return "", false, fmt.Errorf("%s needs a string, got %s", fn, typeName(v))
 }
 
+// textArg returns a string argument after the text, which must be a
+// string: nil is an error here, as in expr.
+func textArg(fn string, v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s needs a string argument, got %s", fn, typeName(v))
+	}
+	return s, nil
+}
+
 func strFunc1(name string, f func(string) string) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
 		s, ok, err := text(name, args[0])
@@ -53,28 +63,46 @@ func strFunc2(name string, f func(string, string) string) func(args ...any) (any
 		if !ok {
 			return nil, err
 		}
-		return f(s, args[1].(string)), nil
+		a, err := textArg(name, args[1])
+		if err != nil {
+			return nil, err
+		}
+		return f(s, a), nil
 	}
 }
 
 func strPred(name string, f func(string, string) bool) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
+		// A predicate with a nil operand is false.
+		if args[1] == nil {
+			return false, nil
+		}
 		s, ok, err := text(name, args[0])
 		if !ok {
 			return false, err
 		}
-		return f(s, args[1].(string)), nil
+		a, err := textArg(name, args[1])
+		if err != nil {
+			return nil, err
+		}
+		return f(s, a), nil
 	}
 }
 
-// strIndex gives the index in characters, as expr does.
+// strIndex gives the index in characters, where expr gives it in bytes:
+// text is indexed and sliced by character (see runtime.go), and the index
+// is where the text can be sliced.
 func strIndex(name string, f func(string, string) int) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
 		s, ok, err := text(name, args[0])
 		if !ok {
 			return nil, err
 		}
-		i := f(s, args[1].(string))
+		a, err := textArg(name, args[1])
+		if err != nil {
+			return nil, err
+		}
+		i := f(s, a)
 		if i < 0 {
 			return i, nil
 		}
@@ -90,7 +118,11 @@ func strTrim(args ...any) (any, error) {
 	if len(args) == 1 {
 		return strings.TrimSpace(s), nil
 	}
-	return strings.Trim(s, args[1].(string)), nil
+	cut, err := textArg("trim", args[1])
+	if err != nil {
+		return nil, err
+	}
+	return strings.Trim(s, cut), nil
 }
 
 func strSplit(args ...any) (any, error) {
@@ -98,9 +130,16 @@ func strSplit(args ...any) (any, error) {
 	if !ok {
 		return nil, err
 	}
-	sep, n := args[1].(string), -1
+	sep, err := textArg("split", args[1])
+	if err != nil {
+		return nil, err
+	}
+	n := -1
 	if len(args) == 3 {
-		n = args[2].(int)
+		var isInt bool
+		if n, isInt = args[2].(int); !isInt {
+			return nil, fmt.Errorf("split needs an int count, got %s", typeName(args[2]))
+		}
 	}
 	// The pieces are counted before they are built: split(s, "") of a
 	// long text would otherwise make a string of every character.

@@ -25,6 +25,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+
 	"github.com/detectkit/detect"
 )
 
@@ -118,7 +121,7 @@ func entryOf(r *detect.Rule, opts Options) (*Entry, error) {
 		DisplayName:        r.DisplayName,
 		Description:        r.Description,
 		Severity:           severityName(r.Severity),
-		GroupBy:            nonNil(r.GroupBy),
+		GroupBy:            groupBy(r.GroupBy),
 		LogTypes:           nonNil(r.LogTypes),
 		Reference:          r.Reference,
 		Runbook:            r.Runbook,
@@ -200,6 +203,37 @@ func body(source string, files fs.FS) string {
 		return ""
 	}
 	return string(b)
+}
+
+// groupBy names what a rule groups by: each expression, or the field it
+// reads when it reads one with Panther's fallback written out
+// (id != nil && id != "" ? id : "defaultDedupString:<ID>" groups by id).
+func groupBy(exprs []string) []string {
+	out := make([]string, 0, len(exprs))
+	for _, e := range exprs {
+		out = append(out, groupByName(e))
+	}
+	return out
+}
+
+func groupByName(e string) string {
+	tree, err := parser.Parse(e)
+	if err != nil {
+		return e
+	}
+	c, ok := tree.Node.(*ast.ConditionalNode)
+	if !ok {
+		return e
+	}
+	def, ok := c.Exp2.(*ast.StringNode)
+	if !ok || !strings.HasPrefix(def.Value, "defaultDedupString:") {
+		return e
+	}
+	r := &detect.Rule{Fields: []detect.Field{{Name: "g", Expr: c.Exp1.String()}}}
+	if src := r.OutputSources(); src[0].Path {
+		return src[0].Source
+	}
+	return e
 }
 
 func nonNil(list []string) []string {

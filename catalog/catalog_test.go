@@ -90,7 +90,8 @@ func TestSeedFacts(t *testing.T) {
 	}
 	check("severity", "Medium")
 	// Grouped by id, with Panther's default dedup string without one.
-	check("groupBy", []any{`id != nil && id != "" ? id : "defaultDedupString:Wiz.Revoke.User.Sessions"`})
+	// The rule writes Panther's fallback for an empty id out; it groups by id.
+	check("groupBy", []any{"id"})
 	check("logTypes", []any{"Wiz.Audit"})
 	check("displayName", "Wiz Revoke User Sessions")
 	check("description", "This rule detects user sessions revoked.")
@@ -287,7 +288,7 @@ func TestMarkdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"# Wiz Revoke User Sessions", "| Severity | Medium |", `| Group by | id != nil && id != "" ? id : "defaultDedupString:Wiz.Revoke.User.Sessions" |`, "| Log types | Wiz.Audit |",
+		"# Wiz Revoke User Sessions", "| Severity | Medium |", "| Group by | id |", "| Log types | Wiz.Audit |",
 		"## MITRE ATT&CK coverage", "| TA0040 | T1531 |", "```yaml\n# yaml-language-server",
 		"status eq \"SUCCESS\"\naction eq \"RevokeUserSessions\"\n",
 		"| `action` | eq | RevokeUserSessions | yes | 0 |", "| `status` | eq | SUCCESS | yes | 15 |",

@@ -12,6 +12,10 @@ import (
 	"github.com/detectkit/detect"
 )
 
+// MaxFileBytes is the largest Sigma file Load reads; SigmaHQ's largest is
+// under 300 KB.
+const MaxFileBytes = 4 << 20
+
 var (
 	ownFunctions     *detect.Functions
 	ownFunctionsErr  error
@@ -63,6 +67,10 @@ func Load(opts Options, paths ...string) ([]*detect.Rule, error) {
 			}
 			if !d.Type().IsRegular() {
 				errs = append(errs, fmt.Errorf("sigma: %s: not a regular file", path))
+				return nil
+			}
+			if info, err := d.Info(); err == nil && info.Size() > MaxFileBytes {
+				errs = append(errs, &Error{Source: path, Err: fmt.Errorf("the file is %d bytes, more than the %d a rule file may have", info.Size(), MaxFileBytes)})
 				return nil
 			}
 			data, err := os.ReadFile(path)

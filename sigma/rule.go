@@ -45,22 +45,33 @@ type ruleLogSource struct {
 	Definition string `yaml:"definition"`
 }
 
-// IsSigma reports whether data looks like a Sigma rule file: a YAML
-// mapping with the keys title and detection, or title and correlation or
-// filter, and no Panther AnalysisType.
+// IsSigma reports whether data looks like a Sigma rule file: a top-level
+// title key and a detection, correlation or filter key, and no Panther
+// AnalysisType. It reads the text line by line, without parsing YAML, so
+// that telling formats apart costs nothing on a hostile file.
 func IsSigma(data []byte) bool {
-	var probe struct {
-		Title        any `yaml:"title"`
-		Detection    any `yaml:"detection"`
-		Correlation  any `yaml:"correlation"`
-		Filter       any `yaml:"filter"`
-		AnalysisType any `yaml:"AnalysisType"`
+	var title, body bool
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		key, _, ok := bytes.Cut(line, []byte(":"))
+		if !ok || len(key) == 0 || key[0] == ' ' || key[0] == '\t' || key[0] == '#' {
+			continue
+		}
+		switch string(bytes.TrimSpace(key)) {
+		case "title":
+			title = true
+		case "detection", "correlation", "filter":
+			body = true
+		case "AnalysisType":
+			return false
+		}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&probe); err != nil {
-		return false
-	}
-	return probe.AnalysisType == nil && probe.Title != nil && (probe.Detection != nil || probe.Correlation != nil || probe.Filter != nil)
+	return title && body
 }
 
 // Options configure how Sigma rules become detect rules.

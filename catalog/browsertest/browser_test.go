@@ -205,7 +205,7 @@ func TestCatalogSite(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("indicators")))
 	page := text("main")
 	facts := []string{
-		"Wiz Revoke User Sessions", "Severity\nMedium", "Group by\nid != nil && id != \"\" ? id : \"defaultDedupString:Wiz.Revoke.User.Sessions\"", "Log types\nWiz.Audit",
+		"Wiz Revoke User Sessions", "Severity\nMedium", "Group by\nid", "Log types\nWiz.Audit",
 		"This rule detects user sessions revoked.", "T1531", `status eq "SUCCESS"`, `action eq "RevokeUserSessions"`,
 		"sourceIP", "actionParameters",
 	}

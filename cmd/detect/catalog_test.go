@@ -123,7 +123,7 @@ func TestCatalogSeed(t *testing.T) {
 		if r.ID != "Wiz.Revoke.User.Sessions" {
 			continue
 		}
-		if r.Severity != "Medium" || strings.Join(r.GroupBy, ",") != `id != nil && id != "" ? id : "defaultDedupString:Wiz.Revoke.User.Sessions"` || strings.Join(r.LogTypes, ",") != "Wiz.Audit" ||
+		if r.Severity != "Medium" || strings.Join(r.GroupBy, ",") != "id" || strings.Join(r.LogTypes, ",") != "Wiz.Audit" ||
 			len(r.Mitre) != 1 || r.Mitre[0].TacticName != "Impact" || r.Mitre[0].TechniqueName != "Account Access Removal" {
 			t.Errorf("Wiz.Revoke.User.Sessions: %+v", r)
 		}

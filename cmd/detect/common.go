@@ -20,15 +20,20 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %s%s", n, noun, suffix)
 }
 
-// excludeUsage documents --exclude, which test, lint and scan share.
+// excludeUsage documents --exclude and --pipeline, which test, lint, scan
+// and catalog share.
 const excludeUsage = `  --exclude GLOB      leave out the files and directories whose name, or
                       path below a PATH, matches GLOB (* and ? as in the
                       shell; docker-compose.yml, drafts, drafts/*.yml).
-                      May be repeated. YAML files found in a directory
-                      that are not Panther files at all (a list, or a
-                      mapping with neither AnalysisType nor any other
-                      Panther key) are skipped with a notice on standard
-                      error; named explicitly, such a file is a problem.
+                      May be repeated. Sigma files (a title and a
+                      detection, correlation or filter) are read as Sigma
+                      rules; other YAML files found in a directory that
+                      are not Panther files at all (a list, or a mapping
+                      with neither AnalysisType nor any other Panther key)
+                      are skipped with a notice on standard error; named
+                      explicitly, such a file is a problem.
+  --pipeline FILE     a Sigma pipeline, after the built-in ones (see
+                      docs/sigma.md); may be repeated.
 `
 
 // skipNotice returns the Loader.OnSkip of a command: a line on w for each

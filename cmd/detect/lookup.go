@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/detectkit/detect"
+	"github.com/detectkit/detect/rulefiles"
+	"github.com/detectkit/detect/sigma"
 )
 
 // lookupUsage documents the lookup flags, which test, lint and scan share.
@@ -30,6 +32,7 @@ type lookupFlags struct {
 	specs      []lookupSpec
 	ignoreCase stringList
 	exclude    stringList
+	pipelines  stringList
 }
 
 type lookupSpec struct{ name, key, path string }
@@ -38,6 +41,7 @@ func (l *lookupFlags) register(fs *flag.FlagSet) {
 	fs.Var(l, "lookup", "")
 	fs.Var(&l.ignoreCase, "lookup-ignore-case", "")
 	fs.Var(&l.exclude, "exclude", "")
+	fs.Var(&l.pipelines, "pipeline", "")
 }
 
 func (l *lookupFlags) String() string { return "" }
@@ -90,14 +94,36 @@ func (l *lookupFlags) loader(fns *detect.Functions, w io.Writer, cmd string) det
 	return detect.Loader{Functions: fns, Exclude: l.exclude, OnSkip: skipNotice(w, cmd)}
 }
 
-// load reads rule files with the tables; notices of skipped files go to w.
+// options returns how the rule files are loaded: Panther files with the
+// tables, Sigma files with the built-in pipelines and those of
+// --pipeline; notices of skipped files go to w.
+func (l *lookupFlags) options(fns *detect.Functions, w io.Writer, cmd string) (rulefiles.Options, error) {
+	o := rulefiles.Options{Loader: l.loader(fns, w, cmd)}
+	if len(l.pipelines) > 0 {
+		o.Pipelines = sigma.Builtin()
+		for _, path := range l.pipelines {
+			p, err := sigma.LoadPipeline(path)
+			if err != nil {
+				return o, err
+			}
+			o.Pipelines = append(o.Pipelines, p)
+		}
+	}
+	return o, nil
+}
+
+// load reads rule files of every format with the tables; notices of
+// skipped files go to w.
 func (l *lookupFlags) load(paths []string, w io.Writer, cmd string) ([]*detect.Rule, error) {
 	fns, err := l.functions()
 	if err != nil {
 		return nil, err
 	}
-	loader := l.loader(fns, w, cmd)
-	return loader.Load(paths...)
+	o, err := l.options(fns, w, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return rulefiles.Load(o, paths...)
 }
 
 var unknownTable = regexp.MustCompile(`unknown lookup table "([^"]*)"`)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/detectkit/detect"
+	"github.com/detectkit/detect/rulefiles"
 	"github.com/detectkit/detect/rules"
 )
 
@@ -112,7 +113,12 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	rs := rules.All()
 	if len(rulePaths) > 0 {
-		if rs, err = loadRules(rulePaths, lookups.loader(fns, stderr, "scan")); err != nil {
+		o, err := lookups.options(fns, stderr, "scan")
+		if err != nil {
+			fmt.Fprintf(stderr, "detect scan: %v\n", err)
+			return 2
+		}
+		if rs, err = loadRules(rulePaths, o); err != nil {
 			printLoadProblems(stderr, err)
 			fmt.Fprintln(stderr, "detect scan: the rules cannot be loaded")
 			return 2
@@ -312,10 +318,10 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// loadRules loads the rule files and directories named by paths with l;
-// tests replace it.
-var loadRules = func(paths []string, l detect.Loader) ([]*detect.Rule, error) {
-	return l.Load(paths...)
+// loadRules loads the rule files and directories named by paths, of
+// every format; tests replace it.
+var loadRules = func(paths []string, o rulefiles.Options) ([]*detect.Rule, error) {
+	return rulefiles.Load(o, paths...)
 }
 
 // stringList is a repeatable flag.

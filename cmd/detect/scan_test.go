@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/detectkit/detect"
+	"github.com/detectkit/detect/rulefiles"
 	"github.com/detectkit/detect/rules"
 )
 
@@ -47,12 +48,12 @@ func TestScan(t *testing.T) {
 	}
 	realLoad := loadRules
 	t.Cleanup(func() { loadRules, now = realLoad, time.Now })
-	loadRules = func(paths []string, l detect.Loader) ([]*detect.Rule, error) {
+	loadRules = func(paths []string, o rulefiles.Options) ([]*detect.Rule, error) {
 		var out []*detect.Rule
 		for _, p := range paths {
 			rs, ok := testRuleSets[p]
 			if !ok {
-				return realLoad(paths, l)
+				return realLoad(paths, o)
 			}
 			out = append(out, rs...)
 		}
