@@ -22,7 +22,15 @@ const (
 	AlertRule AlertType = "RULE"
 	// AlertRuleError reports events on which a rule failed to evaluate.
 	AlertRuleError AlertType = "RULE_ERROR"
+	// AlertMalformed reports the lines of one input that a Scanner could
+	// not evaluate: not a JSON object, longer than its MaxLineBytes or
+	// nested deeper than MaxDepth. Its RuleID is MalformedRuleID.
+	AlertMalformed AlertType = "MALFORMED_EVENTS"
 )
+
+// MalformedRuleID is the RuleID of AlertMalformed alerts, which no rule
+// raises.
+const MalformedRuleID = "detect.MalformedEvents"
 
 // AlertStep is the step of an alert's lifecycle that an Alert value
 // reports. A sink hears of each alert twice, with the same ID: once when

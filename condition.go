@@ -48,6 +48,7 @@ const (
 	fnGetCost  = "__getc"
 	fnCost     = "__cost"
 	fnInCost   = "__inc"
+	fnDeep     = "__deep"
 )
 
 // varBudget is the variable that holds an evaluation's budget (see
@@ -69,6 +70,8 @@ type program struct {
 	source string
 	kind   exprKind
 	prog   *vm.Program
+	// memory is expr's memory budget for a run (see MaxEvalMemory).
+	memory uint
 	// filter rejects raw events that cannot satisfy a condition; nil when
 	// it cannot tell.
 	filter *prefilter
@@ -107,23 +110,29 @@ type program struct {
 // fewer than MaxEvalMemory elements in all, repeat may build fewer than
 // MaxEvalMemory bytes, and replace may add fewer. An evaluation that
 // builds more fails with a rule error (*EvalError) instead of running out
-// of memory.
+// of memory. It is the default of Limits.MaxEvalMemory, which sets expr's
+// budget; repeat, replace and split are bounded by this constant.
 const MaxEvalMemory = 1_000_000
 
 // MaxEvalCost is the budget of one evaluation of an expression, in steps:
 // an evaluation that would spend more fails with a rule error (*EvalError)
-// instead of stalling, at about 100 ns a step.
+// instead of stalling. A step takes from about 100 ns to about a
+// microsecond (nested closures), so the budget is at most about a second.
+// It is the default of Limits.MaxEvalCost.
 //
 // A closure builtin (all, any, none, one, filter, map, count, sum, find,
 // groupBy, sortBy, reduce, ...) spends one step per element of the
-// collection it iterates. Inside the predicate of a closure over a
-// collection that comes from the event (anything but a literal list or
-// range), where the work multiplies with the size of the event, each field
-// read, each use of #acc or a variable, each operand of +, in, contains,
-// startsWith, endsWith and matches, and each argument of a builtin spends
-// one step more, and one per 64 bytes of text or per element of a list or
-// map that it hands over. Expressions without closures spend nothing:
-// their work grows with the event only linearly.
+// collection it iterates. Inside the predicate of any closure, each field
+// read, each use of #acc or a variable, each operand of in, contains,
+// startsWith and endsWith, and each argument of a builtin spends one step
+// more, and one per 64 bytes of text or per element of a list or map that
+// it hands over. Inside closures and out, matches spends by the text's
+// length times its pattern's size, and the text functions (lower, upper,
+// split, repeat, replace...), + and the builtins that build text or
+// collections (fromJSON, toJSON, string, concat, flatten, sort, uniq,
+// join...) spend by what they read and build. Comparisons, field reads
+// and contains outside closures spend nothing: their work grows with the
+// event only linearly.
 const MaxEvalCost = 1_000_000
 
 // stepBytes is the text that costs one step.
@@ -172,6 +181,7 @@ func (p *program) run(env evalEnv) (any, error) {
 		}
 	}
 	m := vmPool.Get().(*vm.VM)
+	m.MemoryBudget = p.memory
 	out, err := m.Run(p.prog, env.asMap())
 	vmPool.Put(m)
 	return out, err
@@ -204,6 +214,7 @@ func (p *program) runBool(env evalEnv) (bool, error) {
 type cacheKey struct {
 	source string
 	kind   exprKind
+	limits Limits
 	funcs  *Functions
 }
 
@@ -221,14 +232,14 @@ type cacheEntry struct {
 // compileCached compiles source once for each kind and set of functions,
 // as long as the program is in use. Concurrent callers of the same key
 // wait for the first.
-func compileCached(source string, kind exprKind, funcs *Functions) (*program, *exprError) {
-	key := cacheKey{source: source, kind: kind, funcs: funcs}
+func compileCached(source string, kind exprKind, funcs *Functions, lim Limits) (*program, *exprError) {
+	key := cacheKey{source: source, kind: kind, limits: lim, funcs: funcs}
 	for {
 		v, _ := programCache.LoadOrStore(key, new(cacheEntry))
 		e := v.(*cacheEntry)
 		var compiled *program
 		e.once.Do(func() {
-			compiled, e.err = compileExpr(source, kind, funcs)
+			compiled, e.err = compileExpr(source, kind, funcs, lim)
 			if e.err == nil {
 				e.prog = weak.Make(compiled)
 				// The entry goes when the program does.
@@ -278,7 +289,7 @@ func errorAt(node ast.Node, source, format string, args ...any) *exprError {
 // MaxNodes is the largest expression, in syntax tree nodes, that a rule may
 // use, counting the definitions it calls (see Functions.Define) as if their
 // expressions were written in its place. Larger expressions are compile
-// errors.
+// errors. It is the default of Limits.MaxNodes.
 const MaxNodes = 10000
 
 // countNodes returns the number of nodes in the tree rooted at n.
@@ -292,9 +303,9 @@ type nodeCounter int
 
 func (c *nodeCounter) Visit(*ast.Node) { *c++ }
 
-func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exprError) {
+func compileExpr(source string, kind exprKind, funcs *Functions, lim Limits) (*program, *exprError) {
 	config := conf.CreateNew()
-	config.MaxNodes = MaxNodes
+	config.MaxNodes = uint(lim.MaxNodes)
 	for _, op := range builtinOptions {
 		op(config)
 	}
@@ -319,13 +330,13 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if e := neverBoolean(tree.Node, source, funcs); kind == kindBool && e != nil {
 		return nil, e
 	}
-	rw := rewriter{config: config, funcs: funcs, room: MaxNodes - countNodes(tree.Node)}
+	rw := rewriter{config: config, funcs: funcs, maxNodes: lim.MaxNodes, room: lim.MaxNodes - countNodes(tree.Node)}
 	tree.Node = rw.rewrite(tree.Node)
 	if rw.err != nil {
 		return nil, newExprError(rw.err, source)
 	}
 	if rw.budgeted {
-		let := &ast.VariableDeclaratorNode{Name: varBudget, Value: call(tree.Node.Location(), fnBudget), Expr: tree.Node}
+		let := &ast.VariableDeclaratorNode{Name: varBudget, Value: call(tree.Node.Location(), fnBudget, constant(tree.Node.Location(), newEvalLimit(lim.MaxEvalCost))), Expr: tree.Node}
 		let.SetLocation(tree.Node.Location())
 		tree.Node = let
 	}
@@ -364,7 +375,7 @@ func compileExpr(source string, kind exprKind, funcs *Functions) (*program, *exp
 	if err != nil {
 		return nil, newExprError(err, source)
 	}
-	p := &program{source: source, kind: kind, prog: prog, filter: filter, equal: equal, reads: topLevelReads(tree.Node)}
+	p := &program{source: source, kind: kind, prog: prog, memory: uint(lim.MaxEvalMemory), filter: filter, equal: equal, reads: topLevelReads(tree.Node)}
 	if p.reads != nil {
 		p.lent = lentReads(tree.Node)
 	}
@@ -498,9 +509,11 @@ type rewriter struct {
 	// call of a definition copies its expression, so definitions that
 	// call others twice would otherwise double the tree at every level.
 	room int
-	// dynamic counts the closures around the node being rewritten whose
-	// collection may come from the event; inside them, operations spend
-	// the evaluation's budget.
+	// maxNodes is the limit room counts down from.
+	maxNodes int
+	// dynamic counts the closures around the node being rewritten;
+	// inside them, where work multiplies with the number of elements,
+	// operations spend the evaluation's budget.
 	dynamic int
 	// budgeted is set when the expression spends a budget, which is then
 	// declared around it.
@@ -523,7 +536,7 @@ func (rw *rewriter) inline(name, source string, loc file.Location) ast.Node {
 		return nil
 	}
 	if rw.room -= countNodes(tree.Node); rw.room < 0 {
-		rw.err = &file.Error{Location: loc, Message: fmt.Sprintf("expression exceeds %d nodes with its definitions inlined (inlining %s)", MaxNodes, name)}
+		rw.err = &file.Error{Location: loc, Message: fmt.Sprintf("expression exceeds %d nodes with its definitions inlined (inlining %s)", rw.maxNodes, name)}
 		return nil
 	}
 	ast.Find(tree.Node, func(n ast.Node) bool {
@@ -638,6 +651,10 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		case "endsWith":
 			return call(loc, fnEnds, rw.cost(n.Left), n.Right)
 		case "matches":
+			// A match spends by the text's length times the pattern's
+			// size, inside closures and out: a large pattern on a long
+			// text takes seconds where a field read takes nanoseconds.
+			rw.budgeted = true
 			if s, ok := n.Right.(*ast.StringNode); ok {
 				// Compiled with the program and held by it alone: the
 				// process-wide cache is for patterns read from events.
@@ -646,9 +663,9 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 					rw.err = &file.Error{Location: s.Location(), Message: err.Error()}
 					return n
 				}
-				return call(loc, fnMatchRe, rw.cost(n.Left), constant(s.Location(), re))
+				return call(loc, fnMatchRe, rw.cost(n.Left), constant(s.Location(), re), rw.budget(loc), constant(s.Location(), regexpWeight(s.Value)))
 			}
-			return call(loc, fnMatches, rw.cost(n.Left), rw.cost(n.Right))
+			return call(loc, fnMatches, rw.cost(n.Left), rw.cost(n.Right), rw.budget(loc))
 		case "in":
 			if list, ok := literalList(n.Right); ok {
 				return call(loc, fnInSet, n.Left, constant(n.Right.Location(), newValueSet(list)))
@@ -659,7 +676,10 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 			}
 			return call(loc, fnIn, n.Left, n.Right)
 		case "+":
-			n.Left, n.Right = rw.cost(n.Left), rw.cost(n.Right)
+			// Text and lists that + joins are built anew: they spend by
+			// their size wherever they are, so that doubling a value
+			// step after step ends at the budget, not out of memory.
+			n.Left, n.Right = rw.charge(n.Left, 1), rw.charge(n.Right, 1)
 		}
 		return n
 
@@ -672,18 +692,22 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 	case *ast.BuiltinNode:
 		backwardsAsReduce(n)
 		closure := closureBuiltins[n.Name] && len(n.Arguments) > 0
-		dynamic := closure && !constantCollection(n.Arguments[0])
 		for i := range n.Arguments {
 			_, isPredicate := n.Arguments[i].(*ast.PredicateNode)
-			if isPredicate && dynamic {
+			if isPredicate && closure {
 				rw.dynamic++
 			}
 			n.Arguments[i] = rw.rewrite(n.Arguments[i])
-			if isPredicate && dynamic {
+			if isPredicate && closure {
 				rw.dynamic--
 			}
-			if !isPredicate && !(closure && i == 0) {
-				n.Arguments[i] = rw.cost(n.Arguments[i])
+			if !isPredicate && !(closure && i == 0) && n.Name != "len" {
+				n.Arguments[i] = rw.charge(n.Arguments[i], builtinArgSteps[n.Name])
+				if deepBuiltins[n.Name] {
+					if _, ok := literal(n.Arguments[i]); !ok {
+						n.Arguments[i] = call(loc, fnDeep, n.Arguments[i], rw.budget(loc))
+					}
+				}
 			}
 		}
 		if closure {
@@ -697,6 +721,9 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		}
 		if n.Name == "len" && len(n.Arguments) == 1 {
 			return call(loc, fnLen, n.Arguments[0])
+		}
+		if sizedBuiltins[n.Name] {
+			return rw.charge(n, 1)
 		}
 		return n
 
@@ -719,8 +746,23 @@ func (rw *rewriter) rewrite(n ast.Node) ast.Node {
 		for i := range n.Arguments {
 			n.Arguments[i] = rw.rewrite(n.Arguments[i])
 		}
-		if id, ok := n.Callee.(*ast.IdentifierNode); ok && isLibraryFunction(id.Value) {
-			return rw.libraryCall(id.Value, n)
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok {
+			if id.Value == "uniq" && len(n.Arguments) == 1 {
+				rw.budgeted = true
+				n.Arguments = []ast.Node{rw.charge(n.Arguments[0], 1), rw.budget(loc)}
+				return rw.charge(n, 1)
+			}
+			if mul, ok := textFunctions[id.Value]; ok {
+				// The text a string function reads and the value it
+				// builds spend by their size.
+				for i := range n.Arguments {
+					n.Arguments[i] = rw.charge(n.Arguments[i], mul)
+				}
+				return rw.charge(n, 1)
+			}
+			if isLibraryFunction(id.Value) {
+				return rw.libraryCall(id.Value, n)
+			}
 		}
 		return n
 
@@ -836,25 +878,57 @@ func (rw *rewriter) cost(n ast.Node) ast.Node {
 	return call(n.Location(), fnCost, n, rw.budget(n.Location()))
 }
 
+// charge wraps n, a value that an operation reads or builds, so that it
+// spends the evaluation's budget by its size times mul (zero counts as
+// one), inside closures and out. Literals are left alone.
+func (rw *rewriter) charge(n ast.Node, mul int) ast.Node {
+	if n == nil {
+		return n
+	}
+	if _, ok := literal(n); ok {
+		return n
+	}
+	rw.budgeted = true
+	args := []ast.Node{n, rw.budget(n.Location())}
+	if mul > 1 {
+		args = append(args, constant(n.Location(), mul))
+	}
+	return call(n.Location(), fnCost, args...)
+}
+
+// textFunctions are the string functions whose work grows with their
+// text, each with what a step's 64 bytes of its arguments cost: lower and
+// upper may rewrite every rune, where the others only scan.
+var textFunctions = map[string]int{
+	"lower": 4, "upper": 4, "trim": 1, "trimPrefix": 1, "trimSuffix": 1,
+	"hasPrefix": 1, "hasSuffix": 1, "indexOf": 1, "lastIndexOf": 1,
+	"split": 1, "repeat": 1, "replace": 1,
+}
+
+// builtinArgSteps is what a step's 64 bytes of a builtin's argument cost
+// when they cost more than one: fromJSON builds a value for every few
+// bytes it reads, so each byte is a step.
+var builtinArgSteps = map[string]int{"fromJSON": stepBytes, "fromBase64": 2, "toJSON": 4, "string": 4}
+
+// deepBuiltins are the builtins that walk their argument whole, at every
+// depth.
+var deepBuiltins = map[string]bool{"toJSON": true, "string": true, "flatten": true, "join": true}
+
+// sizedBuiltins are the builtins whose value is text or a collection
+// built anew, which spends by its size as well.
+var sizedBuiltins = map[string]bool{
+	"fromJSON": true, "toJSON": true, "concat": true, "flatten": true, "sort": true,
+	"keys": true, "values": true, "join": true, "reverse": true,
+	"toPairs": true, "fromPairs": true, "string": true, "toBase64": true,
+	"fromBase64": true, "splitAfter": true, "sortBy": true, "groupBy": true,
+	"map": true, "filter": true,
+}
+
 // budget refers to the evaluation's budget.
 func (rw *rewriter) budget(loc file.Location) ast.Node {
 	n := &ast.IdentifierNode{Value: varBudget}
 	n.SetLocation(loc)
 	return n
-}
-
-// constantCollection reports whether n is a collection whose size the
-// expression fixes: a list of literals, or a range between integers.
-func constantCollection(n ast.Node) bool {
-	if _, ok := literalList(n); ok {
-		return true
-	}
-	if b, ok := n.(*ast.BinaryNode); ok && b.Operator == ".." {
-		_, lok := b.Left.(*ast.IntegerNode)
-		_, rok := b.Right.(*ast.IntegerNode)
-		return lok && rok
-	}
-	return false
 }
 
 // boolean wraps n so that nil counts as false, unless n is boolean already.
@@ -907,14 +981,14 @@ var builtinOptions = []expr.Option{
 	expr.Function(fnContains, rtContains, new(func(any, any) bool)),
 	expr.Function(fnStarts, rtStartsWith, new(func(any, any) bool)),
 	expr.Function(fnEnds, rtEndsWith, new(func(any, any) bool)),
-	expr.Function(fnMatchRe, rtMatchRe, new(func(any, any) bool)),
-	expr.Function(fnMatches, rtMatches, new(func(any, any) bool)),
+	expr.Function(fnMatchRe, rtMatchRe, new(func(any, any, any, any) bool)),
+	expr.Function(fnMatches, rtMatches, new(func(any, any, any) bool)),
 	expr.Function(fnIn, rtIn, new(func(any, any) bool)),
 	expr.Function(fnInSet, rtInSet, new(func(any, any) bool)),
 	expr.Function(fnLen, rtLen, new(func(any) int)),
 	expr.Function(fnList, rtList, new(func(any, any) []any)),
 	unknownResult(fnSlice, rtSlice),
-	expr.Function(fnBudget, rtBudget, new(func() any)),
+	expr.Function(fnBudget, rtBudget, new(func(any) any)),
 	unknownResult(fnGetCost, rtGetCost),
 	expr.Function(fnInCost, rtInCost, new(func(any, any, any) bool)),
 	// expr's repeat and replace, checked so that the text they would
@@ -923,11 +997,20 @@ var builtinOptions = []expr.Option{
 	// As for the other builtins, a name not called reads a field.
 	expr.Function("repeat", rtRepeat, new(func(string, int) string)),
 	expr.Function("replace", rtReplace, new(func(string, string, string) string), new(func(string, string, string, int) string)),
-	// __cost returns its argument: its type is the argument's.
+	// uniq without comparing every pair, and with a budget for what
+	// cannot be hashed.
+	expr.Function("uniq", rtUniq, new(func(any, any) []any)),
+	// __cost and __deep return their first argument: their type is that
+	// argument's.
 	func(c *conf.Config) {
 		c.Functions[fnCost] = &builtin.Function{
 			Name:     fnCost,
 			Func:     rtCost,
+			Validate: func(args []reflect.Type) (reflect.Type, error) { return args[0], nil },
+		}
+		c.Functions[fnDeep] = &builtin.Function{
+			Name:     fnDeep,
+			Func:     rtDeep,
 			Validate: func(args []reflect.Type) (reflect.Type, error) { return args[0], nil },
 		}
 	},

@@ -240,7 +240,7 @@ func TestProgramsAreShared(t *testing.T) {
 // entry removed, and compiling the source again works.
 func TestProgramsGoWithTheirRules(t *testing.T) {
 	cond := `action == "OnlyInTestProgramsGoWithTheirRules"`
-	key := cacheKey{source: cond, kind: kindBool}
+	key := cacheKey{source: cond, kind: kindBool, limits: Limits{}.withDefaults()}
 	r := &Rule{Severity: SeverityInfo, ID: "R", Condition: cond}
 	if _, err := r.compiled(); err != nil {
 		t.Fatal(err)
@@ -386,7 +386,7 @@ func TestDirectMatchesVM(t *testing.T) {
 	}
 	direct := 0
 	for _, c := range conds {
-		p, e := compileExpr(c, kindBool, nil)
+		p, e := compileExpr(c, kindBool, nil, Limits{}.withDefaults())
 		if e != nil {
 			t.Fatalf("compile %s: %v", c, e.Msg)
 		}
@@ -430,7 +430,7 @@ func TestFoldedReadsMatchVM(t *testing.T) {
 		`user.Roles == nil`, `$env == nil`, `nil == nil`, `ratio != nil`,
 	}
 	for _, x := range exprs {
-		p, e := compileExpr(x, kindValue, nil)
+		p, e := compileExpr(x, kindValue, nil, Limits{}.withDefaults())
 		if e != nil {
 			t.Fatalf("compile %s: %v", x, e.Msg)
 		}
@@ -443,7 +443,7 @@ func TestFoldedReadsMatchVM(t *testing.T) {
 	}
 	// The actor's fields are read without building the actor.
 	for _, x := range []string{actor + `.type`, actor + `.name`} {
-		p, _ := compileExpr(x, kindValue, nil)
+		p, _ := compileExpr(x, kindValue, nil, Limits{}.withDefaults())
 		if p.direct == nil {
 			t.Fatalf("%s is not evaluated directly", x)
 		}
@@ -462,7 +462,7 @@ func TestDirectCallsAllocateNothing(t *testing.T) {
 		`count > 3`, `count <= 3`, `count >= 5`, `count < 9`, `action matches "^Rev"`,
 		`action in ["A", "RevokeUserSessions"]`, `"a" in tags`, `len(action) > 3`, `action == "x" || !(count > 1)`,
 	} {
-		p, e := compileExpr(x, kindBool, nil)
+		p, e := compileExpr(x, kindBool, nil, Limits{}.withDefaults())
 		if e != nil {
 			t.Fatalf("compile %s: %v", x, e.Msg)
 		}
@@ -550,20 +550,55 @@ func TestDefinitionsInlinedSize(t *testing.T) {
 }
 
 // TestRegexpCacheBounded checks that patterns taken from events do not
-// grow the cache of compiled regular expressions without bound, and still
-// match once it is full.
+// grow the cache of compiled regular expressions beyond its bytes, and
+// still match once it is full; that a pattern too long to keep is not
+// kept; and that one too long to compile within the budget is a rule
+// error before it is compiled.
 func TestRegexpCacheBounded(t *testing.T) {
+	regexpCache.Clear()
+	regexpCacheBytes.Store(0)
 	r := &Rule{Severity: SeverityInfo, ID: "R.DynamicPattern", Condition: `text matches pattern`}
-	for i := 0; i < 2*maxCachedRegexps; i++ {
-		ev := map[string]any{"text": fmt.Sprintf("id-%d", i), "pattern": fmt.Sprintf("^id-%d$", i)}
+	// Patterns of about 3 KiB, each estimated at about 190 KiB compiled:
+	// a few dozen of them fill the cache.
+	pad := strings.Repeat("x", 3000)
+	for i := 0; i < 200; i++ {
+		ev := map[string]any{"text": fmt.Sprintf("id-%d%s", i, pad), "pattern": fmt.Sprintf("^id-%d%s$", i, pad)}
 		if ok, err := r.Evaluate(ev); !ok || err != nil {
-			t.Fatalf("Evaluate(%v) = %v, %v; want true", ev, ok, err)
+			t.Fatalf("Evaluate(pattern %d) = %v, %v; want true", i, ok, err)
 		}
 	}
-	n := 0
-	regexpCache.Range(func(any, any) bool { n++; return true })
-	if n > maxCachedRegexps || regexpsCached.Load() > maxCachedRegexps {
-		t.Errorf("regexp cache holds %d patterns (counter %d); want at most %d", n, regexpsCached.Load(), maxCachedRegexps)
+	var n, size int64
+	regexpCache.Range(func(_, v any) bool { n++; size += v.(*cachedRegexp).size(); return true })
+	if size > MaxRegexpCacheBytes || regexpCacheBytes.Load() != size || n == 0 {
+		t.Errorf("regexp cache holds %d patterns of %d bytes (counter %d); want some, at most %d bytes", n, size, regexpCacheBytes.Load(), MaxRegexpCacheBytes)
+	}
+	long := "^y$|" + strings.Repeat("z", maxCachedPattern)
+	if ok, err := r.Evaluate(map[string]any{"text": "y", "pattern": long}); !ok || err != nil {
+		t.Fatalf("Evaluate(long pattern) = %v, %v; want true", ok, err)
+	}
+	if _, cached := regexpCache.Load(long); cached {
+		t.Errorf("a pattern of %d bytes is cached; want none over %d", len(long), maxCachedPattern)
+	}
+	// Patterns from an event that would take long to compile: one of
+	// 1 MiB is longer than MaxPatternBytes, and one of repetitions,
+	// thousands of instructions for each few bytes, is over the budget
+	// before it is compiled.
+	for _, tt := range []struct{ pattern, want string }{
+		{strings.Repeat("(a|b)", 1<<20/5), "MaxPatternBytes"},
+		{strings.Repeat("a{1000}", MaxPatternBytes/7), "MaxEvalCost"},
+	} {
+		start := time.Now()
+		_, err := r.Evaluate(map[string]any{"text": "ab", "pattern": tt.pattern})
+		var ee *EvalError
+		if !errors.As(err, &ee) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Evaluate(pattern %.20s... of %d bytes) = %v; want a rule error over %s", tt.pattern, len(tt.pattern), err, tt.want)
+		}
+		if d := time.Since(start); d > 2*time.Second*slowdown() {
+			t.Errorf("Evaluate(pattern %.20s... of %d bytes) took %v", tt.pattern, len(tt.pattern), d)
+		}
+		if _, cached := regexpCache.Load(tt.pattern); cached {
+			t.Errorf("pattern %.20s... over the budget is cached", tt.pattern)
+		}
 	}
 }
 
@@ -574,7 +609,7 @@ func TestRegexpCacheBounded(t *testing.T) {
 func TestLiteralPatternsNotCached(t *testing.T) {
 	// An empty cache, that the other tests may have filled.
 	regexpCache.Clear()
-	regexpsCached.Store(0)
+	regexpCacheBytes.Store(0)
 	const pattern = `^literal-(\d+)-not-cached$`
 	r := &Rule{Severity: SeverityInfo, ID: "R.LiteralPattern", Condition: "text matches \"" + strings.ReplaceAll(pattern, `\`, `\\`) + "\""}
 	ok, err := r.Evaluate(map[string]any{"text": "literal-42-not-cached"})
@@ -611,7 +646,7 @@ func TestPlainPrograms(t *testing.T) {
 		`{"n": len(items)}`:     false,
 		`groupBy(items, .Key)`:  false,
 	} {
-		p, e := compileExpr(src, kindValue, nil)
+		p, e := compileExpr(src, kindValue, nil, Limits{}.withDefaults())
 		if e != nil {
 			t.Fatalf("compile %s: %v", src, e.Msg)
 		}

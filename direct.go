@@ -178,10 +178,20 @@ func compileDirect(n ast.Node) direct {
 			}
 			return m, nil
 		}
+	case *ast.VariableDeclaratorNode:
+		// The budget of an evaluation that spends one: a direct program
+		// runs only what is cheap without it (see directMatch).
+		if n.Name != varBudget {
+			return nil
+		}
+		return compileDirect(n.Expr)
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
 		if !ok {
 			return nil
+		}
+		if d := directMatch(id.Value, n.Arguments); d != nil {
+			return d
 		}
 		if directFunctions1[id.Value] == nil && directFunctions2[id.Value] == nil {
 			return nil
@@ -243,6 +253,76 @@ func compileDirect(n ast.Node) direct {
 				}
 				return fn2(x, y)
 			}
+		}
+	}
+	return nil
+}
+
+// directWork bounds the work of a match that a direct program runs, in
+// bytes of text times instructions of the pattern: a direct program does
+// not count its work, so a match that may cost more is left to the VM,
+// which spends the evaluation's budget on it. A condition's direct
+// program makes at most MaxNodes matches.
+const directWork = 1 << 16
+
+// directMatch compiles the matches of a budgeted expression, or returns
+// nil when the call is not one.
+func directMatch(name string, args []ast.Node) direct {
+	switch {
+	case name == fnMatchRe && len(args) == 4:
+		x := compileDirect(args[0])
+		re, ok1 := args[1].(*ast.ConstantNode)
+		w, ok2 := args[3].(*ast.ConstantNode)
+		if x == nil || !ok1 || !ok2 {
+			return nil
+		}
+		weight, ok := w.Value.(int)
+		if !ok {
+			return nil
+		}
+		pattern := re.Value
+		return func(env evalEnv) (any, error) {
+			v, err := x(env)
+			if err != nil {
+				return nil, err
+			}
+			if s, ok := v.(string); ok && len(s) > directWork/(weight+matchBase) {
+				return nil, errNotDirect
+			}
+			return rtMatchRe(v, pattern)
+		}
+	case name == fnMatches && len(args) == 3:
+		x, y := compileDirect(args[0]), compileDirect(args[1])
+		if x == nil || y == nil {
+			return nil
+		}
+		return func(env evalEnv) (any, error) {
+			a, err := x(env)
+			if err != nil {
+				return nil, err
+			}
+			b, err := y(env)
+			if err != nil {
+				return nil, err
+			}
+			// Short patterns on short texts only; the VM spends on
+			// others.
+			as, ok1 := a.(string)
+			bs, ok2 := b.(string)
+			if !ok1 || !ok2 {
+				return nil, errNotDirect
+			}
+			// Patterns compiled already: the VM spends what compiling
+			// costs.
+			v, cached := regexpCache.Load(bs)
+			if !cached {
+				return nil, errNotDirect
+			}
+			c := v.(*cachedRegexp)
+			if len(as) > directWork/(c.weight+matchBase) {
+				return nil, errNotDirect
+			}
+			return c.re.MatchString(as), nil
 		}
 	}
 	return nil

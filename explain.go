@@ -49,7 +49,7 @@ func (r *Rule) whyFalse(c *compiledRule, env evalEnv) (out []string) {
 			break
 		}
 		src := n.String()
-		p, e := compileCached(src, kindBool, funcs)
+		p, e := compileCached(src, kindBool, funcs, Limits{}.withDefaults())
 		if e != nil {
 			continue
 		}
@@ -64,7 +64,7 @@ func (r *Rule) whyFalse(c *compiledRule, env evalEnv) (out []string) {
 				continue
 			}
 			seen[s] = true
-			fp, e := compileCached(s, kindValue, funcs)
+			fp, e := compileCached(s, kindValue, funcs, Limits{}.withDefaults())
 			if e != nil {
 				continue
 			}

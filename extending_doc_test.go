@@ -53,7 +53,7 @@ func TestExtendingDocExamples(t *testing.T) {
 				covered[name] = true
 			}
 		}
-		p, e := compileCached(src, kindValue, fns)
+		p, e := compileCached(src, kindValue, fns, Limits{}.withDefaults())
 		if e != nil {
 			t.Errorf("docs/extending.md:%d: %s does not compile: %s", line, src, e.Msg)
 			continue

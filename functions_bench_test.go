@@ -48,7 +48,7 @@ func BenchmarkFunctionCall(b *testing.B) {
 		return p
 	}
 	detectProgram := func(source string) *vm.Program {
-		p, e := compileCached(source, kindBool, fns)
+		p, e := compileCached(source, kindBool, fns, Limits{}.withDefaults())
 		if e != nil {
 			b.Fatal(e.Msg)
 		}

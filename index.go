@@ -28,7 +28,7 @@ func leadingEqualities(n ast.Node) []*equality {
 		// The evaluation's budget, declared around the expression, is a
 		// call that cannot fail; other variables could.
 		c, ok := x.Value.(*ast.CallNode)
-		if !ok || len(c.Arguments) != 0 {
+		if !ok || len(c.Arguments) != 1 {
 			return nil
 		}
 		if id, ok := c.Callee.(*ast.IdentifierNode); !ok || id.Value != fnBudget {

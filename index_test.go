@@ -36,7 +36,7 @@ func TestLeadingEqualities(t *testing.T) {
 		{`true`, ``},
 	}
 	for _, tt := range tests {
-		p, e := compileExpr(tt.cond, kindBool, nil)
+		p, e := compileExpr(tt.cond, kindBool, nil, Limits{}.withDefaults())
 		if e != nil {
 			t.Fatalf("compile %s: %v", tt.cond, e.Msg)
 		}

@@ -1089,7 +1089,7 @@ func checkExpr(t *testing.T, e gExpr, kind exprKind, ev map[string]any, raw []by
 	if _, err := expr.Compile(oracleSrc, oracleOptions...); err != nil {
 		// Types that expr's checker knows from literals (get of a map
 		// literal with an int key): detect must reject it too.
-		if _, perr := compileExpr(e.d, kind, nil); perr == nil {
+		if _, perr := compileExpr(e.d, kind, nil, Limits{}.withDefaults()); perr == nil {
 			// detect compiles some expressions that expr rejects
 			// on types known from literals; plain expr must then
 			// reject it too.
@@ -1120,7 +1120,7 @@ func checkExpr(t *testing.T, e gExpr, kind exprKind, ev map[string]any, raw []by
 // event ev, whose JSON is raw, against want.
 func checkPaths(t *testing.T, what, source string, kind exprKind, ev map[string]any, raw []byte, want outcome, st *langStats) {
 	t.Helper()
-	p, perr := compileExpr(source, kind, nil)
+	p, perr := compileExpr(source, kind, nil, Limits{}.withDefaults())
 	_, plainErr := expr.Compile(source)
 	if perr != nil {
 		// detect compiles every expression that plain expr compiles.

@@ -43,7 +43,7 @@ func libraryEnv(t testing.TB) map[string]any {
 // evalValue compiles and runs a value expression on env.
 func evalValue(t testing.TB, source string, env map[string]any, funcs *Functions) any {
 	t.Helper()
-	p, e := compileCached(source, kindValue, funcs)
+	p, e := compileCached(source, kindValue, funcs, Limits{}.withDefaults())
 	if e != nil {
 		t.Fatalf("compile %s: %s%s", source, e.Msg, e.at(source))
 	}
@@ -236,7 +236,7 @@ func TestLibraryNeverFails(t *testing.T) {
 				}
 			}
 			for _, c := range calls {
-				p, e := compileCached(c, kindValue, nil)
+				p, e := compileCached(c, kindValue, nil, Limits{}.withDefaults())
 				if e != nil {
 					if v == "nil" {
 						continue // a literal nil where a string is declared
@@ -342,7 +342,7 @@ func TestLibraryConstantsCompiled(t *testing.T) {
 		`inCIDR(ip, "10.0.0.0/8")`:       fnCIDRSet,
 		`equalFold(a, ["x", "y"])`:       fnInFoldSet,
 	} {
-		p, e := compileCached(src, kindBool, nil)
+		p, e := compileCached(src, kindBool, nil, Limits{}.withDefaults())
 		if e != nil {
 			t.Fatalf("%s: %s", src, e.Msg)
 		}

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -250,5 +251,66 @@ func TestEventMemory(t *testing.T) {
 		if ratio := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(data)); ratio > 70 {
 			t.Errorf("decoding %d bytes of %s allocated %.1f times as much; want at most about 65", len(data), elem, ratio)
 		}
+	}
+}
+
+// TestLimitsSettings checks that the evaluation limits set with WithLimits
+// and Loader.Limits apply at their edge, that the same expression
+// compiled with other limits keeps its own, and that zero means the
+// package constants.
+func TestLimitsSettings(t *testing.T) {
+	ev := map[string]any{"a": ints(1000)}
+	cond := "any(a, false)" // 1,000 steps
+	for _, tt := range []struct {
+		lim  Limits
+		over bool
+	}{
+		{Limits{MaxEvalCost: 1000}, false},
+		{Limits{MaxEvalCost: 999}, true},
+		{Limits{}, false},
+	} {
+		r, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.Limits", Condition: cond}, WithLimits(tt.lim))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.Evaluate(ev)
+		if tt.over {
+			var ee *EvalError
+			if !errors.As(err, &ee) || !errors.Is(err, errOverBudget) || !strings.Contains(err.Error(), "more than 999 steps (detect.Limits.MaxEvalCost)") {
+				t.Errorf("Evaluate with %+v = %v; want over 999 steps", tt.lim, err)
+			}
+		} else if err != nil {
+			t.Errorf("Evaluate with %+v = %v; want no error", tt.lim, err)
+		}
+	}
+	// Memory: a range of 1,000 elements at a budget of 1,000 and 1,001.
+	for _, tt := range []struct {
+		mem  int
+		over bool
+	}{{1001, false}, {1000, true}} {
+		r := MustCompile(&Rule{Severity: SeverityInfo, ID: "R.Mem", Condition: "len(1..n) > 0"}, WithLimits(Limits{MaxEvalMemory: tt.mem}))
+		_, err := r.Evaluate(map[string]any{"n": 1000})
+		if (err != nil) != tt.over || tt.over && !strings.Contains(err.Error(), "memory budget exceeded") {
+			t.Errorf("Evaluate(1..1000) with MaxEvalMemory %d = %v; want over %v", tt.mem, err, tt.over)
+		}
+	}
+	// Nodes: an expression of 7 nodes.
+	for _, tt := range []struct {
+		nodes int
+		ok    bool
+	}{{7, true}, {6, false}} {
+		_, err := Compile(&Rule{Severity: SeverityInfo, ID: "R.Nodes", Condition: "a == 1 && b == 2"}, WithLimits(Limits{MaxNodes: tt.nodes}))
+		if (err == nil) != tt.ok {
+			t.Errorf("Compile(7 nodes) with MaxNodes %d = %v; want ok %v", tt.nodes, err, tt.ok)
+		}
+	}
+	// The loader's limits.
+	fsys := fstest.MapFS{"r.yml": {Data: []byte("AnalysisType: rule\nRuleID: L.Rule\nEnabled: true\nLogTypes: [X]\nSeverity: Low\nCondition: any(a, false)\n")}}
+	rules, err := (&Loader{Limits: Limits{MaxEvalCost: 999}}).LoadFS(fsys, ".")
+	if err != nil || len(rules) != 1 {
+		t.Fatal(rules, err)
+	}
+	if _, err := rules[0].Evaluate(ev); !errors.Is(err, errOverBudget) {
+		t.Errorf("Evaluate of a rule loaded with MaxEvalCost 999 = %v; want over budget", err)
 	}
 }

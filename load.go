@@ -3,6 +3,7 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -21,6 +22,9 @@ type Loader struct {
 	// must not be shared by loads of different files. Nil means a new set
 	// for each load.
 	Functions *Functions
+	// Limits are those of the rules loaded (see WithLimits); the zero
+	// value means the defaults.
+	Limits Limits
 
 	// Exclude lists glob patterns (as path.Match takes them, with forward
 	// slashes) of files and directories to leave out. A pattern matches
@@ -79,14 +83,105 @@ func (l *Loader) Load(paths ...string) ([]*Rule, error) {
 			}
 			continue
 		}
+		root, rootErr := filepath.EvalSymlinks(p)
 		err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type()&fs.ModeSymlink != 0 && rootErr == nil {
+				if outside, err := linksOutside(root, name); err != nil || outside {
+					if err == nil {
+						err = &fs.PathError{Op: "read", Path: name, Err: errOutside}
+					}
+					if ext := strings.ToLower(path.Ext(d.Name())); ext == ".yml" || ext == ".yaml" {
+						errs = append(errs, &FileError{File: name, Msg: pathError(err), Err: err})
+					}
+					return nil
+				}
+			}
 			return l.visit(name, d, err, p, filepath.Clean, seen, walked, &names, &errs)
 		})
 		if err != nil {
 			errs = append(errs, &FileError{File: p, Msg: pathError(err), Err: err})
 		}
 	}
-	return l.load(names, walked, os.ReadFile, errs)
+	return l.load(names, walked, readRuleFile, errs)
+}
+
+// MaxRuleFileBytes is the largest rule file that Load and LoadFS read; a
+// larger file is a problem of that file, and is not read.
+const MaxRuleFileBytes = 4 << 20
+
+// errNotRegular is the problem of a rule file that is a FIFO, a device, a
+// socket or a symbolic link to one: reading it could block or never end.
+var errNotRegular = errors.New("not a regular file")
+
+// errTooLarge is the problem of a rule file over MaxRuleFileBytes.
+var errTooLarge = fmt.Errorf("larger than %d bytes (detect.MaxRuleFileBytes)", MaxRuleFileBytes)
+
+// readRuleFile reads a rule file from the operating system's files: a
+// regular file (a symbolic link is followed) of at most MaxRuleFileBytes.
+// Whether it is one is checked before it is opened, as opening a FIFO
+// waits for a writer, and again on the open file.
+func readRuleFile(name string) ([]byte, error) {
+	info, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRuleFile(name, info); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readLimited(name, f)
+}
+
+// checkRuleFile refuses what is not a regular file of a rule file's size.
+func checkRuleFile(name string, info fs.FileInfo) error {
+	if !info.Mode().IsRegular() {
+		return &fs.PathError{Op: "read", Path: name, Err: errNotRegular}
+	}
+	if info.Size() > MaxRuleFileBytes {
+		return &fs.PathError{Op: "read", Path: name, Err: errTooLarge}
+	}
+	return nil
+}
+
+// readLimited reads an open rule file, checking it again: it may have
+// changed since it was named.
+func readLimited(name string, f fs.File) ([]byte, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRuleFile(name, info); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxRuleFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxRuleFileBytes {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: errTooLarge}
+	}
+	return data, nil
+}
+
+// readRuleFileFS is readRuleFile in a file system.
+func readRuleFileFS(fsys fs.FS, name string) ([]byte, error) {
+	info, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRuleFile(name, info); err != nil {
+		return nil, err
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readLimited(name, f)
 }
 
 // LoadFS reads the rule files of fsys under root, which may name a file or
@@ -114,7 +209,25 @@ func (l *Loader) LoadFS(fsys fs.FS, root string) ([]*Rule, error) {
 			errs = append(errs, &FileError{File: root, Msg: pathError(err), Err: err})
 		}
 	}
-	return l.load(names, walked, func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) }, errs)
+	return l.load(names, walked, func(name string) ([]byte, error) { return readRuleFileFS(fsys, name) }, errs)
+}
+
+// errOutside is the problem of a rule file, found in a directory, that is
+// a symbolic link to a file outside that directory.
+var errOutside = errors.New("a symbolic link to a file outside the directory loaded")
+
+// linksOutside reports whether the symbolic link name resolves to a file
+// outside root, itself resolved.
+func linksOutside(root, name string) (bool, error) {
+	target, err := filepath.EvalSymlinks(name)
+	if err != nil {
+		return false, err
+	}
+	rel, err := filepath.Rel(root, target)
+	if err != nil {
+		return true, nil
+	}
+	return rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)), nil
 }
 
 // visit collects the rule files of a directory walk, and marks them as
@@ -167,7 +280,7 @@ func (l *Loader) load(names []string, walked map[string]bool, read func(string) 
 	if funcs == nil {
 		funcs = NewFunctions()
 	}
-	st := &loadState{funcs: funcs, defined: map[string]string{}, ruleIDs: map[string]string{}, globalIDs: map[string]string{}, globalDefs: map[string]string{}}
+	st := &loadState{funcs: funcs, limits: l.Limits.withDefaults(), defined: map[string]string{}, ruleIDs: map[string]string{}, globalIDs: map[string]string{}, globalDefs: map[string]string{}}
 	var files []*parsedFile
 	for _, name := range names {
 		data, err := read(name)

@@ -106,6 +106,7 @@ type definition struct {
 // loadState is what one load shares across files.
 type loadState struct {
 	funcs     *Functions
+	limits    Limits            // with defaults
 	defined   map[string]string // definition name -> file:line where defined
 	ruleIDs   map[string]string // rule ID -> file:line where defined
 	globalIDs map[string]string // GlobalID -> file:line where defined
@@ -796,7 +797,7 @@ func (st *loadState) checkDefinitions(pf *parsedFile) {
 		if src, ok := st.funcs.definition(d.name); !ok || src != d.source {
 			continue
 		}
-		if _, e := compileCached(d.source, kindValue, st.funcs); e != nil {
+		if _, e := compileCached(d.source, kindValue, st.funcs, st.limits); e != nil {
 			st.exprProblem(pf.f, "", exprRef{part: "definition " + d.name, source: d.source, node: d.value, value: d.source, at: d.value}, e.Line, e.Column, e.Msg, e.Err)
 		}
 	}
@@ -871,7 +872,7 @@ func (st *loadState) build(pf *parsedFile) *Rule {
 	if len(f.errs) > 0 {
 		return nil
 	}
-	if _, err := Compile(r, WithFunctions(st.funcs)); err != nil {
+	if _, err := Compile(r, WithFunctions(st.funcs), WithLimits(st.limits)); err != nil {
 		// Every expression compiled on its own; what is left is a
 		// setting the checks above do not know of.
 		f.errorAt(spec.idNode, "%s", strings.TrimPrefix(err.Error(), "detect: "))
@@ -924,9 +925,9 @@ func (st *loadState) buildCondition(spec *ruleSpec, tr *matchTranslator) {
 func (st *loadState) check(f *yamlFile, r *Rule, ref exprRef) {
 	var err error
 	if ref.template {
-		_, err = r.compileTemplate(ref.part, ref.source, st.funcs)
+		_, err = r.compileTemplate(ref.part, ref.source, st.funcs, st.limits)
 	} else {
-		_, err = r.compileExpr(ref.part, ref.source, ref.kind, st.funcs)
+		_, err = r.compileExpr(ref.part, ref.source, ref.kind, st.funcs, st.limits)
 	}
 	ce, ok := err.(*CompileError)
 	if !ok {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -27,14 +28,20 @@ const maxYAMLNodes = 1 << 20
 // maxYAMLDepth bounds the nesting of one value.
 const maxYAMLDepth = MaxDepth
 
+// MaxExpandedBytes bounds the JSON that the test events of one rule file
+// may make once their aliases are expanded, so that a large anchor
+// aliased many times is an error rather than gigabytes.
+const MaxExpandedBytes = 16 << 20
+
 // yamlFile is one rule file being read. Problems found in it accumulate in
 // errs; reading goes on after a problem so that one pass reports them all.
 type yamlFile struct {
 	name    string
 	src     string
-	lines   []int // byte offset of the start of each line
-	anchors []anchorDef
-	budget  int // nodes left to convert, see maxYAMLNodes
+	lines   []int                  // byte offset of the start of each line
+	anchors map[string][]anchorDef // by name, in file order
+	budget  int                    // nodes left to convert, see maxYAMLNodes
+	written int                    // bytes of JSON written, see MaxExpandedBytes
 	errs    []*FileError
 	ruleID  string // the rule's ID once known, for error messages
 	walked  bool   // found in a directory: skipped if not a Panther file
@@ -68,6 +75,14 @@ func (f *yamlFile) parse() (body *ast.MappingNode) {
 			f.errs = append(f.errs, &FileError{File: f.name, Line: 1, Column: 1, Msg: fmt.Sprintf("YAML parser failed: %v", p)})
 		}
 	}()
+	// The parser recurses once for every level of nesting before the
+	// walks below can count them: deep nesting is refused first. So does
+	// the parser's work with anchors and aliases, which grows with their
+	// product: their number is bounded first too.
+	if line, col, msg := prescanYAML(f.src, maxYAMLDepth, maxYAMLAliases); msg != "" {
+		f.errs = append(f.errs, &FileError{File: f.name, Line: line, Column: col, Msg: "invalid YAML: " + msg})
+		return nil
+	}
 	file, err := parser.ParseBytes([]byte(f.src), 0)
 	if err != nil {
 		f.syntaxError(err)
@@ -92,8 +107,12 @@ func (f *yamlFile) parse() (body *ast.MappingNode) {
 		f.errorAt(docs[1], "a rule file holds one YAML document, found %d", len(docs))
 		return nil
 	}
+	f.anchors = map[string][]anchorDef{}
 	for _, d := range docs {
 		f.collectAnchors(d)
+	}
+	for _, defs := range f.anchors {
+		sort.SliceStable(defs, func(i, j int) bool { return defs[i].offset < defs[j].offset })
 	}
 	n, _ := f.resolve(docs[0])
 	m, ok := n.(*ast.MappingNode)
@@ -181,7 +200,8 @@ func (f *yamlFile) collectAnchors(root ast.Node) {
 		}
 		switch x := n.(type) {
 		case *ast.AnchorNode:
-			f.anchors = append(f.anchors, anchorDef{name: anchorName(x.Name), offset: tokenOffset(x), node: x.Value})
+			name := anchorName(x.Name)
+			f.anchors[name] = append(f.anchors[name], anchorDef{name: name, offset: tokenOffset(x), node: x.Value})
 			walk(x.Value, depth+1)
 		case *ast.TagNode:
 			walk(x.Value, depth+1)
@@ -236,11 +256,11 @@ func (f *yamlFile) resolve(n ast.Node) (_ ast.Node, tag string) {
 		case *ast.AliasNode:
 			name := anchorName(x.Value)
 			off := tokenOffset(x)
+			// The last anchor of the name before the alias.
 			var target ast.Node
-			for _, a := range f.anchors {
-				if a.name == name && a.offset < off {
-					target = a.node
-				}
+			defs := f.anchors[name]
+			if i := sort.Search(len(defs), func(i int) bool { return defs[i].offset >= off }); i > 0 {
+				target = defs[i-1].node
 			}
 			if target == nil {
 				return nil, ""
@@ -482,13 +502,15 @@ func (f *yamlFile) json(n ast.Node) ([]byte, bool) {
 	var buf bytes.Buffer
 	before := len(f.errs)
 	f.writeJSON(&buf, n, 0)
+	f.written += buf.Len()
 	return buf.Bytes(), len(f.errs) == before
 }
 
 func (f *yamlFile) writeJSON(buf *bytes.Buffer, n ast.Node, depth int) {
-	if f.budget--; f.budget < 0 {
-		if f.budget == -1 {
-			f.errorAt(n, "value is too large once its aliases are expanded")
+	if f.budget--; f.budget < 0 || f.written+buf.Len() > MaxExpandedBytes {
+		if f.budget >= -1 {
+			f.budget = -2
+			f.errorAt(n, "value is too large once its aliases are expanded (more than %d nodes or %d bytes of JSON)", maxYAMLNodes, MaxExpandedBytes)
 		}
 		return
 	}
@@ -637,4 +659,143 @@ func (f *yamlFile) valuePos(n ast.Node, value string, offset int) (line, col int
 		}
 	}
 	return line, col
+}
+
+// maxYAMLAliases bounds the anchors, and the aliases, of one rule file.
+const maxYAMLAliases = 1000
+
+// prescanYAML looks through YAML text src, without parsing it, for what
+// would make the parser work too hard: nesting deeper than limit
+// (brackets and braces of flow collections open outside quoted and block
+// scalars and comments, and the entries of block sequences begun on one
+// line, "- - - x"), or more than aliases anchors or aliases. It returns
+// the problem, with the line and column where the limit is passed, or
+// "".
+func prescanYAML(src string, limit, aliases int) (line, col int, msg string) {
+	line = 1
+	anchors, refs := 0, 0
+	lineStart := 0
+	depth := 0
+	blockIndent := -1 // the indentation of a block scalar's parent, while in one
+	// start is set where a scalar may begin: a quote there opens a
+	// quoted scalar, & an anchor, * an alias, and | or > a block scalar.
+	start := true
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if i == lineStart {
+			indent := 0
+			for i+indent < len(src) && src[i+indent] == ' ' {
+				indent++
+			}
+			if blockIndent >= 0 {
+				if j := i + indent; j < len(src) && src[j] != '\n' && src[j] != '\r' && indent <= blockIndent {
+					blockIndent = -1
+				}
+			}
+			if blockIndent >= 0 {
+				// Text of a block scalar: skipped.
+				j := strings.IndexByte(src[i:], '\n')
+				if j < 0 {
+					return 0, 0, ""
+				}
+				i += j
+				line++
+				lineStart = i + 1
+				continue
+			}
+			// Entries of block sequences opened on this line.
+			dashes, j := 0, i+indent
+			for j+1 < len(src) && src[j] == '-' && (src[j+1] == ' ' || src[j+1] == '\t') {
+				dashes++
+				for j++; j < len(src) && (src[j] == ' ' || src[j] == '\t'); j++ {
+				}
+			}
+			if depth+dashes > limit {
+				return line, j - lineStart + 1, fmt.Sprintf("nested deeper than %d levels", limit)
+			}
+			start = true
+		}
+		switch c {
+		case '\n':
+			line++
+			lineStart = i + 1
+			continue
+		case ' ', '\t', '\r':
+			continue
+		case '#':
+			if i == lineStart || src[i-1] == ' ' || src[i-1] == '\t' {
+				j := strings.IndexByte(src[i:], '\n')
+				if j < 0 {
+					return 0, 0, ""
+				}
+				i += j - 1
+				continue
+			}
+		case '[', '{':
+			if depth++; depth > limit {
+				return line, i - lineStart + 1, fmt.Sprintf("nested deeper than %d levels", limit)
+			}
+			start = true
+			continue
+		case ']', '}':
+			depth = max(depth-1, 0)
+		case ',':
+			if depth > 0 {
+				start = true
+				continue
+			}
+		case ':', '-', '?':
+			// An indicator when white space or the end follows (or,
+			// for ':', in a flow collection); else part of plain text,
+			// where a quote is just a character.
+			if i+1 >= len(src) || isYAMLSpace(src[i+1]) || c == ':' && depth > 0 {
+				start = true
+				continue
+			}
+		case '\'', '"':
+			if !start {
+				break
+			}
+			// A quoted scalar, possibly over several lines.
+			for i++; i < len(src); i++ {
+				if src[i] == '\n' {
+					line++
+					lineStart = i + 1
+				} else if c == '"' && src[i] == '\\' {
+					i++
+				} else if src[i] == c {
+					if c == '\'' && i+1 < len(src) && src[i+1] == '\'' {
+						i++
+						continue
+					}
+					break
+				}
+			}
+		case '&', '*':
+			if start {
+				n, what := &anchors, "anchors"
+				if c == '*' {
+					n, what = &refs, "aliases"
+				}
+				if *n++; *n > aliases {
+					return line, i - lineStart + 1, fmt.Sprintf("more than %d %s", aliases, what)
+				}
+			}
+		case '|', '>':
+			if start && depth == 0 {
+				indent := 0
+				for lineStart+indent < len(src) && src[lineStart+indent] == ' ' {
+					indent++
+				}
+				blockIndent = indent
+			}
+		}
+		start = false
+	}
+	return 0, 0, ""
+}
+
+// isYAMLSpace reports whether c is white space or a line end.
+func isYAMLSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
 }

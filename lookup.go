@@ -36,10 +36,67 @@ import (
 // rules that read them, and with outputs that return them whole: they
 // must not be changed once given to the table.
 type Table struct {
-	name string
-	key  string
-	fold bool
-	rows atomic.Pointer[map[string]map[string]any]
+	name     string
+	key      string
+	fold     bool
+	maxBytes int64
+	rows     atomic.Pointer[map[string]map[string]any]
+}
+
+// DefaultMaxTableBytes is the most text a table reads its rows from
+// unless MaxTableBytes says otherwise. Rows held in memory take up to
+// about 33 times the text they are read from (32 MiB of CSV rows of four
+// one-letter fields held 1,049 MiB), so about 530 MiB at this bound.
+const DefaultMaxTableBytes = 16 << 20
+
+// MaxTableBytes sets the most bytes of CSV or JSON lines that LoadFile,
+// LoadFS, ReadCSV and ReadJSONLines read: a longer input is an error and
+// the rows are not replaced. Zero or less means DefaultMaxTableBytes.
+func MaxTableBytes(n int64) TableOption {
+	return func(t *Table) { t.maxBytes = n }
+}
+
+// errTableTooLarge is the error of a table's input over its bound.
+var errTableTooLarge = errors.New("table input too large")
+
+// limitedReader reads at most n bytes of r, then fails if r holds more.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		var one [1]byte
+		for {
+			n, err := l.r.Read(one[:])
+			if n > 0 {
+				return 0, errTableTooLarge
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// limit wraps r in the table's bound.
+func (t *Table) limit(r io.Reader) io.Reader {
+	return &limitedReader{r: r, n: t.bound()}
+}
+
+// bound is the table's bound on its input.
+func (t *Table) bound() int64 {
+	if t.maxBytes <= 0 {
+		return DefaultMaxTableBytes
+	}
+	return t.maxBytes
 }
 
 // TableOption configures a Table.
@@ -199,7 +256,7 @@ func (t *Table) fail(file string, line, col int, err error, format string, args 
 const utf8BOM = "\ufeff"
 
 func (t *Table) readCSV(r io.Reader, file string) error {
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(t.limit(r))
 	header, err := cr.Read()
 	if err == io.EOF {
 		return t.fail(file, 1, 0, nil, "no header row")
@@ -259,6 +316,9 @@ func (t *Table) readCSV(r io.Reader, file string) error {
 }
 
 func (t *Table) csvError(file string, err error) *TableError {
+	if errors.Is(err, errTableTooLarge) {
+		return t.fail(file, 0, 0, err, "longer than %d bytes (MaxTableBytes)", t.bound())
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return t.fail(file, pe.Line, pe.Column, err, "%v", pe.Err)
@@ -273,7 +333,7 @@ func (t *Table) readJSONLines(r io.Reader, file string) error {
 	if t.key == "" {
 		return t.fail(file, 0, 0, nil, "a JSON lines table needs a key field (NewTable's key)")
 	}
-	sc := bufio.NewScanner(r)
+	sc := bufio.NewScanner(t.limit(r))
 	sc.Buffer(make([]byte, 0, 64<<10), maxTableLine)
 	rows := map[string]map[string]any{}
 	lines := map[string]int{}
@@ -307,6 +367,9 @@ func (t *Table) readJSONLines(r io.Reader, file string) error {
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return t.fail(file, line+1, 0, err, "line longer than %d bytes", maxTableLine)
+		}
+		if errors.Is(err, errTableTooLarge) {
+			return t.fail(file, line+1, 0, err, "longer than %d bytes (MaxTableBytes)", t.bound())
 		}
 		return t.fail(file, line, 0, err, "cannot read: %v", err)
 	}

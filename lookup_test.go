@@ -3,6 +3,7 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -347,5 +348,40 @@ func TestCompileChecksTablesEverywhere(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Part != tt.part || !strings.Contains(ce.Msg, `unknown lookup table "admin"`) {
 			t.Errorf("Compile(%s) = %v; want an unknown table in the %s", r.ID, err, tt.part)
 		}
+	}
+}
+
+// TestTableMaxBytes checks a table's bound on its input at its edge, for
+// CSV and JSON lines: an input of the bound is read, one byte more is an
+// error that names the bound, and the rows are not replaced.
+func TestTableMaxBytes(t *testing.T) {
+	csvText := "user,team\nalice,red\nbob,blue\n"
+	jsonText := `{"user": "alice"}` + "\n" + `{"user": "bob"}` + "\n"
+	for _, tt := range []struct {
+		name string
+		text string
+		read func(*Table, io.Reader) error
+	}{
+		{"csv", csvText, (*Table).ReadCSV},
+		{"jsonl", jsonText, (*Table).ReadJSONLines},
+	} {
+		tab, err := NewTable("t", "user", MaxTableBytes(int64(len(tt.text))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tt.read(tab, strings.NewReader(tt.text)); err != nil || tab.Len() != 2 {
+			t.Errorf("%s: read of %d bytes, the bound = %v (%d rows); want 2 rows", tt.name, len(tt.text), err, tab.Len())
+		}
+		err = tt.read(tab, strings.NewReader(tt.text+"\n"))
+		var te *TableError
+		if !errors.As(err, &te) || !errors.Is(err, errTableTooLarge) || !strings.Contains(err.Error(), "MaxTableBytes") || tab.Len() != 2 {
+			t.Errorf("%s: read of %d bytes, one over the bound = %v (%d rows); want a *TableError over MaxTableBytes, rows kept", tt.name, len(tt.text)+1, err, tab.Len())
+		}
+	}
+	// The default bound.
+	tab, _ := NewTable("t", "user")
+	big := `{"user": 1}` + "\n" + strings.Repeat(strings.Repeat(" ", 1<<20)+"\n", DefaultMaxTableBytes>>20)
+	if err := tab.ReadJSONLines(strings.NewReader(big)); !errors.Is(err, errTableTooLarge) {
+		t.Errorf("ReadJSONLines of %d bytes = %v; want over DefaultMaxTableBytes", len(big), err)
 	}
 }

@@ -677,7 +677,7 @@ func (t *template) render(env evalEnv) (string, error) {
 
 // compileTemplate parses and compiles a template; an empty source gives a
 // nil template.
-func (r *Rule) compileTemplate(part, source string, funcs *Functions) (*template, error) {
+func (r *Rule) compileTemplate(part, source string, funcs *Functions, lim Limits) (*template, error) {
 	if source == "" {
 		return nil, nil
 	}
@@ -709,7 +709,7 @@ func (r *Rule) compileTemplate(part, source string, funcs *Functions) (*template
 			if strings.TrimSpace(inner) == "" {
 				return nil, templateError(r.ID, part, source, i, "empty placeholder {}")
 			}
-			p, e := compileCached(inner, kindValue, funcs)
+			p, e := compileCached(inner, kindValue, funcs, lim)
 			if e != nil {
 				ce := e.forRule(r.ID, part, source)
 				ce.shift(source, i+1, inner)

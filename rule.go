@@ -146,12 +146,48 @@ type compiledSeverity struct {
 type Option func(*options)
 
 type options struct {
-	funcs *Functions
+	funcs  *Functions
+	limits Limits
 }
 
 // WithFunctions lets the rule's expressions call the functions in fs.
 func WithFunctions(fs *Functions) Option {
 	return func(o *options) { o.funcs = fs }
+}
+
+// Limits bound what a rule's expressions may do. A zero field means its
+// default: the package constant of the same name.
+type Limits struct {
+	// MaxEvalCost is the budget of one evaluation of an expression, in
+	// steps (see the constant MaxEvalCost).
+	MaxEvalCost int
+	// MaxEvalMemory is expr's memory budget of one evaluation, in
+	// elements of the arrays, maps and ranges it builds (see the
+	// constant MaxEvalMemory).
+	MaxEvalMemory int
+	// MaxNodes is the largest expression, in syntax tree nodes with
+	// definitions inlined (see the constant MaxNodes).
+	MaxNodes int
+}
+
+// withDefaults returns l with each zero field set to its default.
+func (l Limits) withDefaults() Limits {
+	if l.MaxEvalCost <= 0 {
+		l.MaxEvalCost = MaxEvalCost
+	}
+	if l.MaxEvalMemory <= 0 {
+		l.MaxEvalMemory = MaxEvalMemory
+	}
+	if l.MaxNodes <= 0 {
+		l.MaxNodes = MaxNodes
+	}
+	return l
+}
+
+// WithLimits sets the limits of the rule's expressions; without it, each
+// is its package constant.
+func WithLimits(l Limits) Option {
+	return func(o *options) { o.limits = l }
 }
 
 // Compile compiles every expression of r and returns r, or the first
@@ -162,7 +198,7 @@ func Compile(r *Rule, opts ...Option) (*Rule, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	st := r.build(o.funcs)
+	st := r.build(o.funcs, o.limits.withDefaults())
 	atomic.StorePointer(&r.state, unsafe.Pointer(st))
 	if st.err != nil {
 		return nil, st.err
@@ -186,14 +222,14 @@ func (r *Rule) compiled() (*compiledRule, error) {
 	if st == nil {
 		// Racing first uses compile the same cached programs; the first
 		// to store wins and the others use its result.
-		atomic.CompareAndSwapPointer(&r.state, nil, unsafe.Pointer(r.build(nil)))
+		atomic.CompareAndSwapPointer(&r.state, nil, unsafe.Pointer(r.build(nil, Limits{}.withDefaults())))
 		st = (*ruleState)(atomic.LoadPointer(&r.state))
 	}
 	return st.c, st.err
 }
 
 // build compiles every expression of the rule.
-func (r *Rule) build(funcs *Functions) *ruleState {
+func (r *Rule) build(funcs *Functions, lim Limits) *ruleState {
 	c := &compiledRule{}
 	fail := func(err error) *ruleState { return &ruleState{funcs: funcs, err: err} }
 	if r.DedupPeriod < 0 {
@@ -209,24 +245,24 @@ func (r *Rule) build(funcs *Functions) *ruleState {
 		return fail(&CompileError{RuleID: r.ID, Part: "severity", Msg: fmt.Sprintf("invalid severity %d", int(r.Severity))})
 	}
 	var err error
-	if c.condition, err = r.compileExpr("condition", r.Condition, kindBool, funcs); err != nil {
+	if c.condition, err = r.compileExpr("condition", r.Condition, kindBool, funcs, lim); err != nil {
 		return fail(err)
 	}
-	if c.title, err = r.compileTemplate("title", r.Title, funcs); err != nil {
+	if c.title, err = r.compileTemplate("title", r.Title, funcs, lim); err != nil {
 		return fail(err)
 	}
-	if c.description, err = r.compileTemplate("description", r.AlertDescription, funcs); err != nil {
+	if c.description, err = r.compileTemplate("description", r.AlertDescription, funcs, lim); err != nil {
 		return fail(err)
 	}
-	if c.reference, err = r.compileTemplate("reference", r.AlertReference, funcs); err != nil {
+	if c.reference, err = r.compileTemplate("reference", r.AlertReference, funcs, lim); err != nil {
 		return fail(err)
 	}
-	if c.runbook, err = r.compileTemplate("runbook", r.AlertRunbook, funcs); err != nil {
+	if c.runbook, err = r.compileTemplate("runbook", r.AlertRunbook, funcs, lim); err != nil {
 		return fail(err)
 	}
 	for i, g := range r.GroupBy {
 		part := groupByPart(i, len(r.GroupBy))
-		p, err := r.compileExpr(part, g, kindValue, funcs)
+		p, err := r.compileExpr(part, g, kindValue, funcs, lim)
 		if err != nil {
 			return fail(err)
 		}
@@ -241,7 +277,7 @@ func (r *Rule) build(funcs *Functions) *ruleState {
 			return fail(&CompileError{RuleID: r.ID, Part: "output " + f.Name, Expr: f.Expr, Msg: "output is defined twice"})
 		}
 		seen[f.Name] = true
-		p, err := r.compileExpr("output "+f.Name, f.Expr, kindValue, funcs)
+		p, err := r.compileExpr("output "+f.Name, f.Expr, kindValue, funcs, lim)
 		if err != nil {
 			return fail(err)
 		}
@@ -252,7 +288,7 @@ func (r *Rule) build(funcs *Functions) *ruleState {
 			return fail(&CompileError{RuleID: r.ID, Part: fmt.Sprintf("dynamic severity %d", i+1), Msg: fmt.Sprintf("invalid severity %d", int(d.ChangeTo))})
 		}
 		part := fmt.Sprintf("dynamic severity %d", i+1)
-		p, err := r.compileExpr(part, d.Condition, kindBool, funcs)
+		p, err := r.compileExpr(part, d.Condition, kindBool, funcs, lim)
 		if err != nil {
 			return fail(err)
 		}
@@ -305,11 +341,11 @@ func (c *compiledRule) fieldsRead() *fieldSet {
 	return union(sets...)
 }
 
-func (r *Rule) compileExpr(part, source string, kind exprKind, funcs *Functions) (*program, error) {
+func (r *Rule) compileExpr(part, source string, kind exprKind, funcs *Functions, lim Limits) (*program, error) {
 	if source == "" {
 		return nil, &CompileError{RuleID: r.ID, Part: part, Msg: "expression is empty"}
 	}
-	p, e := compileCached(source, kind, funcs)
+	p, e := compileCached(source, kind, funcs, lim)
 	if e != nil {
 		return nil, e.forRule(r.ID, part, source)
 	}

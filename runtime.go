@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"reflect"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -368,56 +370,186 @@ func rtEndsWith(args ...any) (any, error) {
 	return stringPredicate("endsWith", args, strings.HasSuffix)
 }
 
+// rtMatchRe is matches with a pattern compiled with the expression:
+// (text, regexp[, budget, weight]), the weight being regexpWeight's.
 func rtMatchRe(args ...any) (any, error) {
 	re := args[1].(*regexp.Regexp)
 	switch s := args[0].(type) {
 	case nil:
 		return false, nil
 	case string:
+		if len(args) == 4 {
+			if err := args[2].(*evalBudget).spend(matchSteps(len(s), args[3].(int))); err != nil {
+				return false, err
+			}
+		}
 		return re.MatchString(s), nil
 	}
 	return false, fmt.Errorf("matches needs a string, got %s", typeName(args[0]))
 }
 
-// regexpCache holds patterns that are not constants in the expression.
-// Such a pattern may come from the event, so the cache is bounded:
-// once it holds maxCachedRegexps patterns, new ones are compiled for each
-// use and not kept.
-var (
-	regexpCache   sync.Map // string -> *regexp.Regexp
-	regexpsCached atomic.Int64
+// A match spends by the text's length times what a byte costs its
+// pattern: Go's matcher is linear in both, at up to about 200 ns a byte
+// for the smallest patterns that are not literals (an automaton of a few
+// states on text that keeps them all alive) and a few nanoseconds more
+// for each instruction of its program (a case-insensitive alternation of
+// 200 words, 1,029 instructions, took 54 s on 14 MiB). A pattern that is
+// a literal costs what contains does.
+const (
+	matchBase  = 24 // instructions' worth of a byte's fixed cost
+	matchBytes = 16 // bytes of text times instructions that cost a step
 )
 
-const maxCachedRegexps = 1024
+// matchSteps is the cost of matching a text of n bytes with a pattern of
+// the given weight (regexpWeight's; zero for a literal).
+func matchSteps(n, weight int) int {
+	if weight == 0 {
+		return 1 + n/stepBytes
+	}
+	w := weight + matchBase
+	if n > (1<<62)/w {
+		return 1 << 62
+	}
+	return 1 + n*w/matchBytes
+}
 
-func compileRegexp(pattern string) (*regexp.Regexp, error) {
-	if re, ok := regexpCache.Load(pattern); ok {
-		return re.(*regexp.Regexp), nil
+// regexpWeight is what a byte of text costs the pattern, in instructions
+// of its program as estimated from the parsed pattern without compiling
+// it (a{1000} is a thousand): one for each, and for a class of runes one
+// more per doubling of its ranges (it is searched). A literal pattern
+// weighs nothing, and one that does not parse its length.
+func regexpWeight(pattern string) int {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return max(len(pattern), 1)
+	}
+	if re.Op == syntax.OpLiteral && re.Flags&syntax.FoldCase == 0 {
+		return 0
+	}
+	return max(progSize(re), 1)
+}
+
+// maxWeight caps progSize, far beyond any budget.
+const maxWeight = 1 << 40
+
+// progSize estimates the instructions of re's program.
+func progSize(re *syntax.Regexp) int {
+	n := 0
+	for _, sub := range re.Sub {
+		n = min(n+progSize(sub), maxWeight)
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		return len(re.Rune) + 1
+	case syntax.OpCharClass:
+		return 1 + bits.Len(uint(len(re.Rune)/2))
+	case syntax.OpRepeat:
+		times := max(re.Max, re.Min+1, 1)
+		return min(n*times+times, maxWeight)
+	case syntax.OpConcat, syntax.OpAlternate:
+		return min(n+len(re.Sub), maxWeight)
+	}
+	return n + 2
+}
+
+// regexpCache holds patterns that are not constants in the expression.
+// Such a pattern may come from the event, so the cache is bounded in
+// bytes: a pattern is kept while the patterns kept weigh less than
+// MaxRegexpCacheBytes in all, counting the pattern's text and about 64
+// bytes for each instruction of its program, and a pattern over
+// maxCachedPattern bytes is never kept. Others are compiled at each use.
+var (
+	regexpCache      sync.Map // string -> *cachedRegexp
+	regexpCacheBytes atomic.Int64
+)
+
+// MaxRegexpCacheBytes bounds the memory of the process-wide cache of
+// patterns that matches reads from events (or builds) rather than from
+// the expression, estimated from each pattern's size.
+const MaxRegexpCacheBytes = 8 << 20
+
+// MaxPatternBytes is the longest pattern that matches compiles from the
+// data (a pattern written in the expression has no limit but MaxNodes);
+// a longer one is a rule error.
+const MaxPatternBytes = 16 << 10
+
+// compileSteps is what compiling costs for each instruction of the
+// program: about 600 ns (a program of 146,000 took 86 ms).
+const compileSteps = 6
+
+// maxCachedPattern is the longest pattern the cache keeps.
+const maxCachedPattern = 4 << 10
+
+// instBytes is about what one instruction of a compiled pattern holds.
+const instBytes = 64
+
+type cachedRegexp struct {
+	re     *regexp.Regexp
+	weight int
+}
+
+// size is the cache's estimate of the memory the pattern holds.
+func (c *cachedRegexp) size() int64 {
+	return int64(len(c.re.String()) + c.weight*instBytes)
+}
+
+// compileRegexp compiles a pattern read from the data. It spends a step
+// per byte of the pattern first, what compiling it costs.
+func compileRegexp(pattern string, b *evalBudget) (*cachedRegexp, error) {
+	if c, ok := regexpCache.Load(pattern); ok {
+		return c.(*cachedRegexp), nil
+	}
+	if len(pattern) > MaxPatternBytes {
+		return nil, fmt.Errorf("pattern of %d bytes is longer than %d (detect.MaxPatternBytes)", len(pattern), MaxPatternBytes)
+	}
+	// Compiling takes time in proportion to the program (a{1000} is a
+	// thousand instructions), spent before it is compiled.
+	weight := regexpWeight(pattern)
+	if b != nil {
+		if err := b.spend(len(pattern) + min(weight, b.limit.steps+1)*compileSteps); err != nil {
+			return nil, err
+		}
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil, err
 	}
-	if regexpsCached.Add(1) <= maxCachedRegexps {
-		if _, loaded := regexpCache.LoadOrStore(pattern, re); loaded {
-			regexpsCached.Add(-1)
+	c := &cachedRegexp{re: re, weight: weight}
+	if len(pattern) > maxCachedPattern {
+		return c, nil
+	}
+	size := c.size()
+	if regexpCacheBytes.Add(size) <= MaxRegexpCacheBytes {
+		if _, loaded := regexpCache.LoadOrStore(pattern, c); loaded {
+			regexpCacheBytes.Add(-size)
 		}
 	} else {
-		regexpsCached.Add(-1)
+		regexpCacheBytes.Add(-size)
 	}
-	return re, nil
+	return c, nil
 }
 
+// rtMatches is matches with a pattern from the data: (text, pattern[,
+// budget]).
 func rtMatches(args ...any) (any, error) {
-	a, b, ok, err := strings2("matches", args)
+	a, b, ok, err := strings2("matches", args[:2])
 	if err != nil || !ok {
 		return false, err
 	}
-	re, err := compileRegexp(b)
+	var budget *evalBudget
+	if len(args) == 3 {
+		budget = args[2].(*evalBudget)
+	}
+	c, err := compileRegexp(b, budget)
 	if err != nil {
 		return false, err
 	}
-	return re.MatchString(a), nil
+	if budget != nil {
+		if err := budget.spend(matchSteps(len(a), c.weight)); err != nil {
+			return false, err
+		}
+	}
+	return c.re.MatchString(a), nil
 }
 
 // rtIn tests membership: of an element in a list, or of a key in a map.
@@ -569,19 +701,37 @@ func rtList(args ...any) (any, error) {
 // MaxEvalCost).
 type evalBudget struct {
 	spent int
+	limit *evalLimit
+}
+
+// evalLimit is an expression's budget, compiled with it.
+type evalLimit struct {
+	steps int
+	err   error // the rule error over it
+}
+
+// defaultLimit is the budget at MaxEvalCost.
+var defaultLimit = &evalLimit{steps: MaxEvalCost, err: errOverBudget}
+
+// newEvalLimit returns the limit of steps.
+func newEvalLimit(steps int) *evalLimit {
+	if steps == MaxEvalCost {
+		return defaultLimit
+	}
+	return &evalLimit{steps: steps, err: fmt.Errorf("evaluation needs more than %d steps (detect.Limits.MaxEvalCost): %w", steps, errOverBudget)}
 }
 
 // rtBudget makes the budget of an evaluation, which an expression that
-// spends one declares first.
-func rtBudget(...any) (any, error) { return new(evalBudget), nil }
+// spends one declares first, with its limit.
+func rtBudget(args ...any) (any, error) { return &evalBudget{limit: args[0].(*evalLimit)}, nil }
 
 // errOverBudget is the rule error of an evaluation over its budget.
 var errOverBudget = fmt.Errorf("evaluation needs more than %d steps (detect.MaxEvalCost)", MaxEvalCost)
 
 func (b *evalBudget) spend(steps int) error {
 	b.spent += steps
-	if b.spent > MaxEvalCost {
-		return errOverBudget
+	if b.spent > b.limit.steps {
+		return b.limit.err
 	}
 	return nil
 }
@@ -609,9 +759,9 @@ func rtGetCost(args ...any) (any, error) {
 	default:
 		v = get(obj, key)
 	}
-	if s, ok := v.(string); ok {
-		steps += len(s) / stepBytes
-	}
+	// A list or object read in a loop spends by its length, as text
+	// does: what the loop builds of it could otherwise multiply.
+	steps += valueSteps(v) - 1
 	if err := args[2].(*evalBudget).spend(steps); err != nil {
 		return nil, err
 	}
@@ -621,7 +771,11 @@ func rtGetCost(args ...any) (any, error) {
 // rtCost spends steps for a value that an operation inside a closure over
 // the event's data handles, by its size, and returns it.
 func rtCost(args ...any) (any, error) {
-	if err := args[1].(*evalBudget).spend(valueSteps(args[0])); err != nil {
+	steps := valueSteps(args[0])
+	if len(args) == 3 {
+		steps *= args[2].(int)
+	}
+	if err := args[1].(*evalBudget).spend(steps); err != nil {
 		return nil, err
 	}
 	return args[0], nil
@@ -778,4 +932,108 @@ func rtReplace(args ...any) (any, error) {
 		}
 	}
 	return strings.Replace(s, old, repl, n), nil
+}
+
+// rtUniq is expr's uniq(list): the distinct elements, in their order.
+// Numbers, strings, booleans and nil are told apart by a set; other
+// elements are compared with those kept before them, a step each, from
+// the budget that the rewriter passes last.
+func rtUniq(args ...any) (any, error) {
+	if len(args) != 2 {
+		return nil, fmt.Errorf("invalid number of arguments (expected 1, got %d)", len(args)-1)
+	}
+	b := args[1].(*evalBudget)
+	v := reflect.ValueOf(args[0])
+	if v.Kind() != reflect.Array && v.Kind() != reflect.Slice {
+		return nil, fmt.Errorf("cannot uniq %s", typeName(args[0]))
+	}
+	// Hashing every element costs a step each, spent first.
+	if err := b.spend(v.Len()); err != nil {
+		return nil, err
+	}
+	type scalar struct {
+		kind byte
+		num  float64
+		str  string
+	}
+	seen := map[scalar]struct{}{}
+	out := []any{}
+	var others []any
+	for i := 0; i < v.Len(); i++ {
+		e := v.Index(i).Interface()
+		var k scalar
+		switch x := e.(type) {
+		case nil:
+			k = scalar{kind: 'z'}
+		case bool:
+			k = scalar{kind: 'b', num: float64(boolIndex(x))}
+		case int:
+			k = scalar{kind: 'n', num: float64(x)}
+		case float64:
+			k = scalar{kind: 'n', num: x}
+		case string:
+			k = scalar{kind: 's', str: x}
+		default:
+			if err := b.spend(len(others)); err != nil {
+				return nil, err
+			}
+			dup := false
+			for _, o := range others {
+				if runtime.Equal(e, o) {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				others = append(others, e)
+				out = append(out, e)
+			}
+			continue
+		}
+		if _, dup := seen[k]; !dup {
+			seen[k] = struct{}{}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// rtDeep spends, for a value that a builtin walks whole (toJSON, string,
+// flatten), a step per element, object and 64 bytes of text in it at any
+// depth, and returns it. Values that share parts count them each time, as
+// the walk does: a list of a list of a list, each of the one before
+// twice, is small in memory and huge in text. The count stops once it
+// is over the budget.
+func rtDeep(args ...any) (any, error) {
+	b := args[1].(*evalBudget)
+	left := b.limit.steps - b.spent
+	if err := b.spend(deepSteps(args[0], left+1)); err != nil {
+		return nil, err
+	}
+	return args[0], nil
+}
+
+// deepSteps counts the steps of v, stopping once they exceed limit.
+func deepSteps(v any, limit int) int {
+	switch x := v.(type) {
+	case []any:
+		n := 1
+		for _, e := range x {
+			if n > limit {
+				break
+			}
+			n += deepSteps(e, limit-n)
+		}
+		return n
+	case map[string]any:
+		n := 1
+		for k, e := range x {
+			if n > limit {
+				break
+			}
+			n += len(k)/stepBytes + deepSteps(e, limit-n)
+		}
+		return n
+	}
+	return valueSteps(v)
 }

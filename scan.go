@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultMaxLineBytes is the longest line a Scanner reads as an event
@@ -84,6 +85,11 @@ type Scanner struct {
 	// OnMalformed, if set, is called with each malformed line, from the
 	// goroutine that called Scan.
 	OnMalformed func(*LineError)
+	// MalformedAlerts makes each Scan of an input with malformed lines
+	// send an AlertMalformed alert to the engine's sink once the input is
+	// read (or reading it fails): the lines a limit kept from the rules
+	// are then seen where alerts are, not only in the counters.
+	MalformedAlerts bool
 	// OnSinkError, if set, is called with the error (a *SinkError) of
 	// each event whose alert states the sink did not all take, and the
 	// scan goes on; if not set, Scan returns that error.
@@ -142,16 +148,18 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, name string) error {
 		limit = DefaultMaxLineBytes
 	}
 	lr := newLineReader(br, limit)
+	var bad malformedLines
 	for {
 		line, err := lr.next()
 		if err == io.EOF {
-			return nil
+			return s.reportMalformed(ctx, name, &bad)
 		}
 		if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
 			return cerr
 		}
 		if err != nil && !errors.Is(err, ErrLineTooLong) {
-			return fmt.Errorf("detect: %s:%d: %w", name, lr.line+1, err)
+			err = fmt.Errorf("detect: %s:%d: %w", name, lr.line+1, err)
+			return errors.Join(err, s.reportMalformed(ctx, name, &bad))
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -169,6 +177,9 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, name string) error {
 		}
 		if err != nil {
 			s.malformed.Add(1)
+			if s.MalformedAlerts {
+				bad.add(lr.line, err, s.Engine.clock())
+			}
 			if s.OnMalformed != nil {
 				s.OnMalformed(&LineError{Name: name, Line: lr.line, Err: err})
 			}
@@ -183,6 +194,67 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, name string) error {
 			return err // the engine's deduper or sink, not the input
 		}
 	}
+}
+
+// maxMalformedLines is how many line numbers an AlertMalformed lists.
+const maxMalformedLines = 100
+
+// malformedLines are the malformed lines of one scan.
+type malformedLines struct {
+	count   int
+	lines   []int
+	reasons map[string]int
+	first   time.Time
+}
+
+func (m *malformedLines) add(line int, err error, now time.Time) {
+	if m.count == 0 {
+		m.first = now
+		m.reasons = map[string]int{}
+	}
+	m.count++
+	if len(m.lines) < maxMalformedLines {
+		m.lines = append(m.lines, line)
+	}
+	reason := "not a JSON object"
+	var se *SyntaxError
+	switch {
+	case errors.Is(err, ErrLineTooLong):
+		reason = "line too long"
+	case errors.As(err, &se) && strings.HasPrefix(se.Msg, "nesting deeper"):
+		reason = "nested too deep"
+	}
+	m.reasons[reason]++
+}
+
+// reportMalformed sends the AlertMalformed alert of a scan of input name,
+// if it had malformed lines: their count, the first line numbers and how
+// many there were of each reason, so that events a limit kept from the
+// rules are seen where alerts are.
+func (s *Scanner) reportMalformed(ctx context.Context, name string, m *malformedLines) error {
+	if m.count == 0 || !s.MalformedAlerts {
+		return nil
+	}
+	now := s.Engine.clock()
+	a := &Alert{
+		ID:           AlertID(AlertMalformed, MalformedRuleID, name, m.first),
+		Type:         AlertMalformed,
+		Step:         StepFinal, // sent once, as it will stay
+		RuleID:       MalformedRuleID,
+		Title:        fmt.Sprintf("%d malformed lines in %s, not evaluated", m.count, name),
+		Severity:     SeverityMedium,
+		Dedup:        name,
+		EventCount:   m.count,
+		CreationTime: m.first,
+		UpdateTime:   now,
+		Outputs: Outputs{
+			{Name: "input", Value: name},
+			{Name: "count", Value: m.count},
+			{Name: "lines", Value: m.lines},
+			{Name: "reasons", Value: m.reasons},
+		},
+	}
+	return s.Engine.emit(ctx, []*Alert{a})
 }
 
 // onlySinkErrors reports whether err is a *SinkError, or errors joined

@@ -134,12 +134,21 @@ func strSplit(args ...any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	n := -1
 	if len(args) == 3 {
-		n, isInt := args[2].(int)
-		if !isInt {
+		var isInt bool
+		if n, isInt = args[2].(int); !isInt {
 			return nil, fmt.Errorf("split needs an int count, got %s", typeName(args[2]))
 		}
-		return strings.SplitN(s, sep, n), nil
 	}
-	return strings.Split(s, sep), nil
+	// The pieces are counted before they are built: split(s, "") of a
+	// long text would otherwise make a string of every character.
+	pieces := strings.Count(s, sep) + 1
+	if n >= 0 && n < pieces {
+		pieces = n
+	}
+	if pieces >= MaxEvalMemory {
+		return nil, errMemoryBudget
+	}
+	return strings.SplitN(s, sep, n), nil
 }
