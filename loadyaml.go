@@ -661,6 +661,18 @@ func (f *yamlFile) valuePos(n ast.Node, value string, offset int) (line, col int
 	return line, col
 }
 
+// CheckYAML reports YAML text that would make a YAML parser work too hard,
+// as the Loader does before it parses a rule file: nesting deeper than
+// 512 levels, or more than 1,000 anchors or aliases. The error names the
+// line and column. Front ends that parse rule files of their own (Sigma's)
+// call it first.
+func CheckYAML(src []byte) error {
+	if line, col, msg := prescanYAML(string(src), maxYAMLDepth, maxYAMLAliases); msg != "" {
+		return fmt.Errorf("%d:%d: %s", line, col, msg)
+	}
+	return nil
+}
+
 // maxYAMLAliases bounds the anchors, and the aliases, of one rule file.
 const maxYAMLAliases = 1000
 

@@ -37,6 +37,20 @@ func unsupported(feature, format string, args ...any) error {
 type converter struct {
 	v            variant
 	placeholders map[string][]string
+	// size is how much expression text the conversion has written, which
+	// maxExprBytes bounds: YAML aliases can repeat a long list many times.
+	size int
+}
+
+// maxExprBytes bounds the expression text of one rule's detection.
+const maxExprBytes = 4 << 20
+
+// spend counts n bytes of expression text.
+func (c *converter) spend(n int) error {
+	if c.size += n; c.size > maxExprBytes {
+		return fmt.Errorf("the detection makes more than %d bytes of expression", maxExprBytes)
+	}
+	return nil
 }
 
 // selection writes a search identifier's value: a map (its fields ANDed),
@@ -323,7 +337,21 @@ func (c *converter) match(field string, mods []string, raw []any) (string, error
 		parts = append(parts, s)
 	}
 	if len(patterns) > 0 {
+		n := 0
+		for _, p := range patterns {
+			n += len(p) + 4
+		}
+		if err := c.spend(n); err != nil {
+			return "", err
+		}
 		parts = append(parts, likeCall(field, subject, patterns, cased))
+	}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if err := c.spend(n); err != nil {
+		return "", err
 	}
 	switch {
 	case neq:

@@ -12,10 +12,6 @@ import (
 	"github.com/detectkit/detect"
 )
 
-// MaxFileBytes is the largest Sigma file Load reads; SigmaHQ's largest is
-// under 300 KB.
-const MaxFileBytes = 4 << 20
-
 var (
 	ownFunctions     *detect.Functions
 	ownFunctionsErr  error
@@ -69,8 +65,8 @@ func Load(opts Options, paths ...string) ([]*detect.Rule, error) {
 				errs = append(errs, fmt.Errorf("sigma: %s: not a regular file", path))
 				return nil
 			}
-			if info, err := d.Info(); err == nil && info.Size() > MaxFileBytes {
-				errs = append(errs, &Error{Source: path, Err: fmt.Errorf("the file is %d bytes, more than the %d a rule file may have", info.Size(), MaxFileBytes)})
+			if info, err := d.Info(); err == nil && info.Size() > detect.MaxRuleFileBytes {
+				errs = append(errs, &Error{Source: path, Err: fmt.Errorf("the file is %d bytes, more than the %d a rule file may have", info.Size(), detect.MaxRuleFileBytes)})
 				return nil
 			}
 			data, err := os.ReadFile(path)

@@ -126,8 +126,16 @@ func (d sourceDoc) errorf(rule string, err error) *Error {
 	return &Error{Source: d.source, Doc: d.n, Rule: rule, Err: err}
 }
 
-// readDocs decodes the documents of a file.
+// readDocs decodes the documents of a file, after the checks the Panther
+// loader makes of a rule file: its size, and YAML that would make the
+// parser work too hard.
 func readDocs(data []byte, source string) ([]sourceDoc, error) {
+	if len(data) > detect.MaxRuleFileBytes {
+		return nil, &Error{Source: source, Err: fmt.Errorf("the file is %d bytes, more than the %d a rule file may have", len(data), detect.MaxRuleFileBytes)}
+	}
+	if err := detect.CheckYAML(data); err != nil {
+		return nil, &Error{Source: source, Err: err}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.UseOrderedMap())
 	var out []sourceDoc
 	for n := 1; ; n++ {

@@ -524,3 +524,26 @@ filter:
 		t.Errorf("a filter of another log source: %v", err)
 	}
 }
+
+// TestHostileFiles: a Sigma file gets the Panther loader's checks before it
+// is parsed, and a detection cannot grow without bound through aliases.
+func TestHostileFiles(t *testing.T) {
+	deep := "title: x\ndetection:\n  sel: {a: " + strings.Repeat("[", 100_000) + "}\n  condition: sel\n"
+	if _, err := sigma.Parse([]byte(deep), "deep.yml", sigma.Options{}); err == nil || !strings.Contains(err.Error(), "deep.yml") {
+		t.Errorf("deep nesting: %v", err)
+	}
+	var b strings.Builder
+	b.WriteString("title: x\nid: x\nlogsource: {product: test}\ndetection:\n  big: &big [")
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&b, "v%06d%s, ", i, strings.Repeat("x", 40))
+	}
+	b.WriteString("z]\n")
+	for i := 0; i < 900; i++ {
+		fmt.Fprintf(&b, "  s%d: {f%d: *big}\n", i, i)
+	}
+	b.WriteString("  condition: 1 of s*\n")
+	_, err := sigma.Parse([]byte(b.String()), "aliases.yml", sigma.Options{Pipelines: []*sigma.Pipeline{testPipeline}})
+	if err == nil || !strings.Contains(err.Error(), "bytes of expression") {
+		t.Errorf("a list aliased 900 times: %v; want the expression bound", err)
+	}
+}
