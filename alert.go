@@ -76,8 +76,10 @@ type Alert struct {
 	UpdateTime   time.Time
 	// LogTypes are the log types of the alert's events, sorted; when none
 	// of them had one, the rule's LogTypes.
-	LogTypes    []string
-	Outputs     Outputs
+	LogTypes []string
+	Outputs  Outputs
+	// DisplayName is the rule's display name.
+	DisplayName string
 	Description string
 	Runbook     string
 	Reference   string
@@ -108,8 +110,8 @@ func AlertID(typ AlertType, ruleID, dedup string, start time.Time) string {
 // MarshalJSON encodes the alert as one JSON object with, in this order,
 // alertId, step (the lifecycle step), type, ruleId, title, severity (upper case), dedup, eventCount,
 // creationTime and updateTime (RFC 3339, UTC), logTypes, outputs (in the
-// rule's order), description, runbook, reference, reports (framework names
-// sorted) and tags. Absent lists and maps encode as [] and {}.
+// rule's order), displayName, description, runbook, reference, reports
+// (framework names sorted) and tags. Absent lists and maps encode as [] and {}.
 func (a *Alert) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	if err := a.appendJSON(&buf); err != nil {
@@ -151,6 +153,8 @@ func (a *Alert) appendJSON(buf *bytes.Buffer) error {
 	writeStrings(buf, a.LogTypes)
 	buf.WriteString(`,"outputs":`)
 	buf.Write(outputs)
+	buf.WriteString(`,"displayName":`)
+	writeString(buf, a.DisplayName)
 	buf.WriteString(`,"description":`)
 	writeString(buf, a.Description)
 	buf.WriteString(`,"runbook":`)

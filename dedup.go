@@ -482,6 +482,7 @@ func (d *DedupTable) alert(g *group, step AlertStep) *Alert {
 		UpdateTime:   time.Unix(0, g.last).UTC(),
 		LogTypes:     logTypes,
 		Outputs:      m.Outputs,
+		DisplayName:  r.DisplayName,
 		Description:  m.Description,
 		Runbook:      m.Runbook,
 		Reference:    m.Reference,

@@ -648,7 +648,7 @@ func (e *Engine) streamClock(name string) *streamClock {
 func ruleErrorMatch(r *Rule, ee *EvalError) *Match {
 	return &Match{
 		Rule:        r,
-		Title:       truncate(fmt.Sprintf("Error in %s: %s `%s` failed: %s", r.ID, ee.Part, ee.Expr, ee.Msg)),
+		Title:       truncate(fmt.Sprintf("Error in %s: %s `%s` failed: %s", r.ID, ee.Part, ee.Expr, normalizeMessage(ee.Msg))),
 		Dedup:       truncate(ee.Kind()),
 		Severity:    r.Severity,
 		Description: r.Description,

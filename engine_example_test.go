@@ -66,8 +66,8 @@ func ExampleEngine_ruleError() {
 	eng.Process([]byte(`{"timestamp":"2024-07-31T10:01:00Z","bytes":"many"}`))
 	eng.Flush()
 	// Output:
-	// {"alertId":"6f3f5b2ea75a0aa7cb343b17e40dbf98","step":"created","type":"RULE_ERROR","ruleId":"Big.Upload","title":"Error in Big.Upload: condition `int(bytes) > 1000000` failed: invalid operation: int(lots)","severity":"INFO","dedup":"condition: invalid operation: int(…) (1:1)","eventCount":1,"creationTime":"2024-07-31T10:00:00Z","updateTime":"2024-07-31T10:00:00Z","logTypes":[],"outputs":{},"description":"","runbook":"","reference":"","reports":{},"tags":[]}
-	// {"alertId":"6f3f5b2ea75a0aa7cb343b17e40dbf98","step":"final","type":"RULE_ERROR","ruleId":"Big.Upload","title":"Error in Big.Upload: condition `int(bytes) > 1000000` failed: invalid operation: int(lots)","severity":"INFO","dedup":"condition: invalid operation: int(…) (1:1)","eventCount":2,"creationTime":"2024-07-31T10:00:00Z","updateTime":"2024-07-31T10:01:00Z","logTypes":[],"outputs":{},"description":"","runbook":"","reference":"","reports":{},"tags":[]}
+	// {"alertId":"6f3f5b2ea75a0aa7cb343b17e40dbf98","step":"created","type":"RULE_ERROR","ruleId":"Big.Upload","title":"Error in Big.Upload: condition `int(bytes) > 1000000` failed: invalid operation: int(…)","severity":"INFO","dedup":"condition: invalid operation: int(…) (1:1)","eventCount":1,"creationTime":"2024-07-31T10:00:00Z","updateTime":"2024-07-31T10:00:00Z","logTypes":[],"outputs":{},"displayName":"","description":"","runbook":"","reference":"","reports":{},"tags":[]}
+	// {"alertId":"6f3f5b2ea75a0aa7cb343b17e40dbf98","step":"final","type":"RULE_ERROR","ruleId":"Big.Upload","title":"Error in Big.Upload: condition `int(bytes) > 1000000` failed: invalid operation: int(…)","severity":"INFO","dedup":"condition: invalid operation: int(…) (1:1)","eventCount":2,"creationTime":"2024-07-31T10:00:00Z","updateTime":"2024-07-31T10:01:00Z","logTypes":[],"outputs":{},"displayName":"","description":"","runbook":"","reference":"","reports":{},"tags":[]}
 }
 
 // NewEngine reports invalid options and rules instead of panicking.

@@ -170,7 +170,8 @@ func TestEngineRuleErrors(t *testing.T) {
 		if a.Type != detect.AlertRuleError {
 			continue
 		}
-		if want := "Error in Port.Check: condition `int(port) > 5` failed: invalid operation: int(abc)"; a.Title != want {
+		// The title names the failure without the event's value.
+		if want := "Error in Port.Check: condition `int(port) > 5` failed: invalid operation: int(…)"; a.Title != want {
 			t.Errorf("Title = %q; want %q", a.Title, want)
 		}
 		if a.Severity != detect.SeverityHigh || a.Description != "checks ports" || a.Runbook != "look" || a.Reference != "ref" || len(a.Tags) != 1 {
@@ -467,14 +468,14 @@ func TestAlertJSON(t *testing.T) {
 		`"title":"[Wiz]: [RevokeUserSessions] action performed by user [user@company.com]","severity":"MEDIUM","dedup":"07fdb41e",` +
 		`"eventCount":2,"creationTime":"2024-07-31T17:55:29.239928Z","updateTime":"2024-07-31T18:05:00Z","logTypes":["Wiz.Audit"],` +
 		`"outputs":{"action":"RevokeUserSessions","actor":{"id":null,"name":"user@company.com","type":"user"},"source_ip":"12.34.56.78","event_id":"07fdb41e","action_parameters":{"input":{"id":"<x>"}}},` +
-		`"description":"This rule detects user sessions revoked.",` +
+		`"displayName":"Wiz Revoke User Sessions","description":"This rule detects user sessions revoked.",` +
 		`"runbook":"Verify that this change was planned. If not, revoke all the sessions of the account and change its credentials",` +
 		`"reference":"https://www.wiz.io/blog/storm-0558-compromised-microsoft-key-enables-authentication-of-countless-micr",` +
 		`"reports":{"MITRE ATT&CK":["TA0040:T1531"]},"tags":[]}` + "\n" +
 		`{"alertId":"ce5f58dc9f5035b2ec4872e59339608a","step":"final","type":"RULE_ERROR","ruleId":"Broken",` +
 		"\"title\":\"Error in Broken: condition `n + 1 > 2` failed: invalid operation: <nil> + int\",\"severity\":\"LOW\"," +
 		`"dedup":"condition: invalid operation: <nil> + int (1:3)","eventCount":2,"creationTime":"2024-07-31T17:55:29.239928Z",` +
-		`"updateTime":"2024-07-31T18:05:00Z","logTypes":["Wiz.Audit"],"outputs":{},"description":"","runbook":"","reference":"",` +
+		`"updateTime":"2024-07-31T18:05:00Z","logTypes":["Wiz.Audit"],"outputs":{},"displayName":"","description":"","runbook":"","reference":"",` +
 		`"reports":{},"tags":[]}` + "\n"
 	if got := buf.String(); got != want {
 		t.Errorf("alerts:\n%s\nwant:\n%s", got, want)
