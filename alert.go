@@ -74,6 +74,10 @@ type Alert struct {
 	// first event. UpdateTime is the latest time of its events.
 	CreationTime time.Time
 	UpdateTime   time.Time
+	// FirstEvent and LastEvent reference the alert's first event and its
+	// latest: the event's p_row_id, else its log type's ID field (see
+	// BuiltinIDFields); "" for an event with neither.
+	FirstEvent, LastEvent string
 	// LogTypes are the log types of the alert's events, sorted; when none
 	// of them had one, the rule's LogTypes.
 	LogTypes []string
@@ -108,9 +112,10 @@ func AlertID(typ AlertType, ruleID, dedup string, start time.Time) string {
 }
 
 // MarshalJSON encodes the alert as one JSON object with, in this order,
-// alertId, step (the lifecycle step), type, ruleId, title, severity (upper case), dedup, eventCount,
-// creationTime and updateTime (RFC 3339, UTC), logTypes, outputs (in the
-// rule's order), displayName, description, runbook, reference, reports
+// alertId, step (the lifecycle step), type, ruleId, title, severity
+// (upper case), dedup, eventCount, creationTime and updateTime (RFC 3339,
+// UTC), firstEvent and lastEvent, logTypes, outputs (in the rule's
+// order), displayName, description, runbook, reference, reports
 // (framework names sorted) and tags. Absent lists and maps encode as [] and {}.
 func (a *Alert) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
@@ -149,6 +154,10 @@ func (a *Alert) appendJSON(buf *bytes.Buffer) error {
 	writeString(buf, a.CreationTime.UTC().Format(time.RFC3339Nano))
 	buf.WriteString(`,"updateTime":`)
 	writeString(buf, a.UpdateTime.UTC().Format(time.RFC3339Nano))
+	buf.WriteString(`,"firstEvent":`)
+	writeString(buf, a.FirstEvent)
+	buf.WriteString(`,"lastEvent":`)
+	writeString(buf, a.LastEvent)
 	buf.WriteString(`,"logTypes":`)
 	writeStrings(buf, a.LogTypes)
 	buf.WriteString(`,"outputs":`)

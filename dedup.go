@@ -37,6 +37,9 @@ type Hit struct {
 	// input when it has none): a window the hit opens closes when that
 	// clock passes its end (see Deduper.Advance).
 	Clock string
+	// Ref references the event: its p_row_id, else its log type's ID
+	// field (see BuiltinIDFields); "" when it has neither.
+	Ref string
 }
 
 // A Deduper groups hits into alerts with Panther's semantics (see
@@ -164,7 +167,10 @@ type group struct {
 	index     int    // in the queue
 	queue     *groupQueue
 	clock     string
-	rule      *ruleGroups
+	// firstRef and lastRef reference the first event of the window and
+	// the latest.
+	firstRef, lastRef string
+	rule              *ruleGroups
 	// prev and next link the groups of one rule, oldest first.
 	prev, next *group
 }
@@ -258,7 +264,9 @@ func (d *DedupTable) observe(h Hit, t time.Time, out []*Alert) []*Alert {
 		spare, g = g, nil
 	}
 	if g == nil {
-		bytes := GroupBytes(m)
+		// The group keeps the references of its first and latest events
+		// too, which take about the same room.
+		bytes := GroupBytes(m) + 2*int64(len(h.Ref))
 		for len(d.groups) > 0 && (len(d.groups) >= d.maxGroups || d.total.Bytes+bytes > d.maxBytes) {
 			out = d.evict(out)
 		}
@@ -271,7 +279,7 @@ func (d *DedupTable) observe(h Hit, t time.Time, out []*Alert) []*Alert {
 			spare = new(group)
 		}
 		g = spare
-		*g = group{key: k, threshold: threshold(h.Type, m.Rule), seq: d.seq, rule: rg, clock: h.Clock, bytes: bytes}
+		*g = group{key: k, threshold: threshold(h.Type, m.Rule), seq: d.seq, rule: rg, clock: h.Clock, bytes: bytes, firstRef: h.Ref}
 		d.seq++
 		g.reset(m, ts)
 		d.groups[k] = g
@@ -290,8 +298,8 @@ func (d *DedupTable) observe(h Hit, t time.Time, out []*Alert) []*Alert {
 		d.total.Bytes += bytes
 	}
 	g.count++
-	if ts > g.last {
-		g.last = ts
+	if ts >= g.last {
+		g.last, g.lastRef = ts, h.Ref
 	}
 	g.addLogType(h.LogType)
 	// Hits and OpenHits are added up by Stats, off this path.
@@ -480,6 +488,8 @@ func (d *DedupTable) alert(g *group, step AlertStep) *Alert {
 		EventCount:   g.count,
 		CreationTime: time.Unix(0, g.start).UTC(),
 		UpdateTime:   time.Unix(0, g.last).UTC(),
+		FirstEvent:   g.firstRef,
+		LastEvent:    g.lastRef,
 		LogTypes:     logTypes,
 		Outputs:      m.Outputs,
 		DisplayName:  r.DisplayName,

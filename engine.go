@@ -268,7 +268,7 @@ func NewEngine(rules []*Rule, opts ...EngineOption) (*Engine, error) {
 	for lt, f := range c.typeFields {
 		typeFields[lt] = f
 	}
-	e.headFields = newFieldSet(LogTypeField)
+	e.headFields = newFieldSet(append([]string{LogTypeField}, idFieldNames()...)...)
 	var err error
 	if e.timeFields, err = e.timePaths(fields); err != nil {
 		return nil, err
@@ -596,6 +596,7 @@ func (e *Engine) process(ctx context.Context, ev *Event, logType string, raw []b
 			}
 			continue
 		}
+		h.Ref = eventRef(ev, logType)
 		if e.locked != nil {
 			out, err = e.locked.observe(h, t, out)
 		} else {

@@ -466,7 +466,7 @@ func TestAlertJSON(t *testing.T) {
 	}
 	want := `{"alertId":"3fbb2ea741fe9be3d757e7ca8ac6045f","step":"final","type":"RULE","ruleId":"Wiz.Revoke.User.Sessions",` +
 		`"title":"[Wiz]: [RevokeUserSessions] action performed by user [user@company.com]","severity":"MEDIUM","dedup":"07fdb41e",` +
-		`"eventCount":2,"creationTime":"2024-07-31T17:55:29.239928Z","updateTime":"2024-07-31T18:05:00Z","logTypes":["Wiz.Audit"],` +
+		`"eventCount":2,"creationTime":"2024-07-31T17:55:29.239928Z","updateTime":"2024-07-31T18:05:00Z","firstEvent":"07fdb41e","lastEvent":"07fdb41e","logTypes":["Wiz.Audit"],` +
 		`"outputs":{"action":"RevokeUserSessions","actor":{"id":null,"name":"user@company.com","type":"user"},"source_ip":"12.34.56.78","event_id":"07fdb41e","action_parameters":{"input":{"id":"<x>"}}},` +
 		`"displayName":"Wiz Revoke User Sessions","description":"This rule detects user sessions revoked.",` +
 		`"runbook":"Verify that this change was planned. If not, revoke all the sessions of the account and change its credentials",` +
@@ -475,7 +475,7 @@ func TestAlertJSON(t *testing.T) {
 		`{"alertId":"ce5f58dc9f5035b2ec4872e59339608a","step":"final","type":"RULE_ERROR","ruleId":"Broken",` +
 		"\"title\":\"Error in Broken: condition `n + 1 > 2` failed: invalid operation: <nil> + int\",\"severity\":\"LOW\"," +
 		`"dedup":"condition: invalid operation: <nil> + int (1:3)","eventCount":2,"creationTime":"2024-07-31T17:55:29.239928Z",` +
-		`"updateTime":"2024-07-31T18:05:00Z","logTypes":["Wiz.Audit"],"outputs":{},"displayName":"","description":"","runbook":"","reference":"",` +
+		`"updateTime":"2024-07-31T18:05:00Z","firstEvent":"07fdb41e","lastEvent":"07fdb41e","logTypes":["Wiz.Audit"],"outputs":{},"displayName":"","description":"","runbook":"","reference":"",` +
 		`"reports":{},"tags":[]}` + "\n"
 	if got := buf.String(); got != want {
 		t.Errorf("alerts:\n%s\nwant:\n%s", got, want)
