@@ -86,6 +86,7 @@ func (f *yamlFile) parse() (body *ast.MappingNode) {
 	file, err := parser.ParseBytes([]byte(f.src), 0)
 	if err != nil {
 		f.syntaxError(err)
+		f.laterSyntaxErrors(err)
 		return nil
 	}
 	var docs []ast.Node
@@ -152,6 +153,64 @@ func (f *yamlFile) syntaxError(err error) {
 }
 
 var yamlErrorPos = regexp.MustCompile(`^\[(\d+):(\d+)\]`)
+
+// maxSyntaxErrors bounds the YAML errors reported for one file.
+const maxSyntaxErrors = 10
+
+// laterSyntaxErrors looks for the YAML errors after the first: the parser
+// stops at its first, so the text is parsed again from the first top-level
+// key after the line of each error found, with the lines before it left
+// blank so that positions hold, until it parses or maxSyntaxErrors are
+// reported.
+func (f *yamlFile) laterSyntaxErrors(first error) {
+	line := rawErrorLine(first)
+	lines := strings.SplitAfter(f.src, "\n")
+	for n := 1; n < maxSyntaxErrors && line > 0; n++ {
+		next := -1
+		for i := line; i < len(lines); i++ { // lines[i] is line i+1
+			if l := lines[i]; topLevelKey(l) {
+				next = i
+				break
+			}
+		}
+		if next < 0 {
+			return
+		}
+		_, err := parser.ParseBytes([]byte(strings.Repeat("\n", next)+strings.Join(lines[next:], "")), 0)
+		if err == nil {
+			return
+		}
+		l := rawErrorLine(err)
+		if l <= line {
+			return
+		}
+		f.syntaxError(err)
+		line = l
+	}
+}
+
+// topLevelKey reports whether a line starts a key of the file's top-level
+// mapping: text at its first column that is not a comment, a list entry
+// or a document marker, with a colon.
+func topLevelKey(l string) bool {
+	if l == "" || strings.ContainsRune(" \t#-\r\n.[{", rune(l[0])) {
+		return false
+	}
+	return strings.Contains(l, ":")
+}
+
+// rawErrorLine is the line the YAML parser gives for err; 0 when unknown.
+func rawErrorLine(err error) int {
+	var se *yaml.SyntaxError
+	if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil {
+		return se.Token.Position.Line
+	}
+	if m := yamlErrorPos.FindStringSubmatch(err.Error()); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 0
+}
 
 // errorAt records a problem at node n.
 func (f *yamlFile) errorAt(n ast.Node, format string, args ...any) {
