@@ -94,18 +94,24 @@ func (m Mitre) label() string {
 		parts = append(parts, firstNonEmpty(m.TacticName, m.Tactic))
 	}
 	if m.Technique != "" {
-		t := m.Technique
-		if m.TechniqueName != "" {
-			t += " " + m.TechniqueName
-		}
-		if m.Revoked {
-			t += " (revoked)"
-		} else if m.Deprecated {
-			t += " (deprecated)"
-		}
-		parts = append(parts, t)
+		parts = append(parts, m.techniqueLabel())
 	}
 	return strings.Join(parts, ": ")
+}
+
+// techniqueLabel names the technique: "T1531 Account Access Removal",
+// flagged when ATT&CK no longer keeps it.
+func (m Mitre) techniqueLabel() string {
+	t := m.Technique
+	if m.TechniqueName != "" {
+		t += " " + m.TechniqueName
+	}
+	if m.Revoked {
+		t += " (revoked)"
+	} else if m.Deprecated {
+		t += " (deprecated)"
+	}
+	return t
 }
 
 func firstNonEmpty(s ...string) string {
@@ -154,16 +160,7 @@ func (e *Entry) markdown(w io.Writer) {
 			if m.TacticName != "" {
 				tactic += " (" + m.Tactic + ")"
 			}
-			tech := m.Technique
-			if m.TechniqueName != "" {
-				tech += " " + m.TechniqueName
-			}
-			if m.Revoked {
-				tech += " (revoked)"
-			} else if m.Deprecated {
-				tech += " (deprecated)"
-			}
-			fmt.Fprintf(w, "| %s | %s |\n", mdCell(tactic), mdCell(tech))
+			fmt.Fprintf(w, "| %s | %s |\n", mdCell(tactic), mdCell(m.techniqueLabel()))
 		}
 		fmt.Fprintln(w)
 	}
