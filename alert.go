@@ -74,9 +74,9 @@ type Alert struct {
 	// first event. UpdateTime is the latest time of its events.
 	CreationTime time.Time
 	UpdateTime   time.Time
-	// FirstEvent and LastEvent reference the alert's first event and its
-	// latest: the event's p_row_id, else its log type's ID field (see
-	// BuiltinIDFields); "" for an event with neither.
+	// FirstEvent and LastEvent reference the alert's first event and the
+	// latest that has a reference: the event's p_row_id, else its log
+	// type's ID field (see BuiltinIDFields); "" when there is none.
 	FirstEvent, LastEvent string
 	// LogTypes are the log types of the alert's events, sorted; when none
 	// of them had one, the rule's LogTypes.

@@ -168,8 +168,9 @@ type group struct {
 	queue     *groupQueue
 	clock     string
 	// firstRef and lastRef reference the first event of the window and
-	// the latest.
+	// the latest that has a reference, at lastRefAt.
 	firstRef, lastRef string
+	lastRefAt         int64
 	rule              *ruleGroups
 	// prev and next link the groups of one rule, oldest first.
 	prev, next *group
@@ -298,8 +299,11 @@ func (d *DedupTable) observe(h Hit, t time.Time, out []*Alert) []*Alert {
 		d.total.Bytes += bytes
 	}
 	g.count++
-	if ts >= g.last {
-		g.last, g.lastRef = ts, h.Ref
+	if ts > g.last {
+		g.last = ts
+	}
+	if h.Ref != "" && ts >= g.lastRefAt {
+		g.lastRef, g.lastRefAt = h.Ref, ts
 	}
 	g.addLogType(h.LogType)
 	// Hits and OpenHits are added up by Stats, off this path.

@@ -596,7 +596,7 @@ func (e *Engine) process(ctx context.Context, ev *Event, logType string, raw []b
 			}
 			continue
 		}
-		h.Ref = eventRef(ev, logType)
+		h.Ref = eventRef(ev, logType, r)
 		if e.locked != nil {
 			out, err = e.locked.observe(h, t, out)
 		} else {

@@ -51,22 +51,29 @@ func idFieldNames() []string {
 }
 
 // eventRef returns what references ev: its p_row_id, else the ID field of
-// its log type, as text of at most maxRefBytes; "" when it has neither.
-func eventRef(ev *Event, logType string) string {
+// its log type (for an event without one, of the rule's log types), as
+// text of at most maxRefBytes; "" when it has neither.
+func eventRef(ev *Event, logType string, r *Rule) string {
 	if s, ok := ev.Get(RowIDField).(string); ok && s != "" {
 		return cutRef(s)
 	}
-	f, ok := builtinIDFields[logType]
-	if !ok {
-		return ""
+	types := []string{logType}
+	if logType == "" {
+		types = r.LogTypes
 	}
-	switch v := ev.Get(f).(type) {
-	case string:
-		return cutRef(v)
-	case int:
-		return strconv.Itoa(v)
-	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64)
+	for _, lt := range types {
+		f, ok := builtinIDFields[lt]
+		if !ok {
+			continue
+		}
+		switch v := ev.Get(f).(type) {
+		case string:
+			return cutRef(v)
+		case int:
+			return strconv.Itoa(v)
+		case float64:
+			return strconv.FormatFloat(v, 'g', -1, 64)
+		}
 	}
 	return ""
 }

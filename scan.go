@@ -241,7 +241,7 @@ func (s *Scanner) reportMalformed(ctx context.Context, name string, m *malformed
 		Type:         AlertMalformed,
 		Step:         StepFinal, // sent once, as it will stay
 		RuleID:       MalformedRuleID,
-		Title:        fmt.Sprintf("%d malformed lines in %s, not evaluated", m.count, name),
+		Title:        fmt.Sprintf("%d malformed line%s in %s, not evaluated", m.count, pluralS(m.count), name),
 		Severity:     SeverityMedium,
 		Dedup:        name,
 		EventCount:   m.count,
@@ -255,6 +255,14 @@ func (s *Scanner) reportMalformed(ctx context.Context, name string, m *malformed
 		},
 	}
 	return s.Engine.emit(ctx, []*Alert{a})
+}
+
+// pluralS is "s" unless n is 1.
+func pluralS(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // onlySinkErrors reports whether err is a *SinkError, or errors joined

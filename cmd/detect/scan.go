@@ -142,6 +142,9 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Engine:      eng,
 		LogType:     *logType,
 		OnMalformed: func(e *detect.LineError) { con.println(e.Error()) },
+		// A line no rule could read (invalid, too long, nested too deep)
+		// may hold an attack: each input's are reported as an alert too.
+		MalformedAlerts: true,
 		OnSinkError: func(err error) {
 			// Once standard output fails it usually keeps failing: the
 			// first error says why, the summary how many.
