@@ -24,6 +24,10 @@ type Test struct {
 	ExpectedOutputs map[string]any
 	// Log is the event, in any form Evaluate accepts.
 	Log any
+	// Logs, when Log is nil, are several events: the rule's result is
+	// whether any of them matches (a recording of an attack, of which one
+	// event is the one the rule is for). Only ExpectedResult is checked.
+	Logs []any
 	// Line is the line of the test in the rule's file (Rule.Source), 0
 	// when unknown; the loader sets it.
 	Line int
@@ -71,11 +75,37 @@ func (r *Rule) RunTests() []TestResult {
 	return out
 }
 
+// runAny runs a test of several events: the rule matches when any does.
+func (r *Rule) runAny(t Test, res TestResult) TestResult {
+	got := false
+	for _, log := range t.Logs {
+		c, env, err := r.prepare(log)
+		if err != nil {
+			res.Err = err
+			return res
+		}
+		ok, err := r.match(c, env)
+		if err != nil {
+			res.Err = err
+			return res
+		}
+		got = got || ok
+	}
+	if got != t.ExpectedResult {
+		res.Failures = append(res.Failures, fmt.Sprintf("result: want %v, got %v (of any of %d events)", t.ExpectedResult, got, len(t.Logs)))
+	}
+	res.Passed = len(res.Failures) == 0
+	return res
+}
+
 // RunTest runs one test against the rule.
 func (r *Rule) RunTest(t Test) TestResult {
 	res := TestResult{RuleID: r.ID, Name: t.Name, Source: r.Source}
 	if r.Source != "" && t.Line > 0 {
 		res.Source = fmt.Sprintf("%s:%d", r.Source, t.Line)
+	}
+	if t.Log == nil && len(t.Logs) > 0 {
+		return r.runAny(t, res)
 	}
 	c, env, err := r.prepare(t.Log)
 	if err != nil {

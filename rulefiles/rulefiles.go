@@ -50,9 +50,11 @@ func Load(opts Options, paths ...string) ([]*detect.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The Panther loader leaves the Sigma files out, by their paths.
+	// The Panther loader leaves the Sigma files out, by their paths, and
+	// their tests beside them (RULE.tests.yml, see the sigma package).
 	for _, f := range sigmaFiles {
-		l.Exclude = append(l.Exclude, escapeGlob(filepath.ToSlash(f)))
+		base := strings.TrimSuffix(strings.TrimSuffix(f, ".yml"), ".yaml")
+		l.Exclude = append(l.Exclude, escapeGlob(filepath.ToSlash(f)), escapeGlob(filepath.ToSlash(base+".tests.yml")))
 	}
 	rules, err := l.Load(paths...)
 	var le *detect.LoadError

@@ -201,6 +201,10 @@ func build(docs []sourceDoc, opts Options) ([]*detect.Rule, []error) {
 			f.used = true
 		}
 		r.Source = d.source
+		if r.Tests, err = ruleTests(d.doc, d.source); err != nil {
+			errs = append(errs, d.errorf(r.ID, err))
+			continue
+		}
 		if _, err := detect.Compile(r, detect.WithFunctions(fns)); err != nil {
 			errs = append(errs, d.errorf(r.ID, err))
 			continue

@@ -547,3 +547,70 @@ func TestHostileFiles(t *testing.T) {
 		t.Errorf("a list aliased 900 times: %v; want the expression bound", err)
 	}
 }
+
+// TestSidecarTests: a rule's tests come from RULE.tests.yml beside it.
+func TestSidecarTests(t *testing.T) {
+	dir := t.TempDir()
+	rule := "title: T\nid: t-1\nlogsource: {product: test}\ndetection:\n  sel: {C|contains: evil}\n  condition: sel\n"
+	side := `tests:
+  - name: evil
+    match: true
+    event: {C: "an evil thing"}
+  - name: good
+    match: false
+    event: {C: "good"}
+  - name: recording
+    match: true
+    file: rec.json
+`
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("t.yml", rule)
+	write("t.tests.yml", side)
+	write("rec.json", `{"C": "nothing"}`+"\n"+`{"C": "EVIL"}`)
+	rs, err := sigma.Load(sigma.Options{Pipelines: []*sigma.Pipeline{testPipeline}}, filepath.Join(dir, "t.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := rs[0].RunTests()
+	if len(results) != 3 {
+		t.Fatalf("RunTests = %v; want 3 results", results)
+	}
+	for _, res := range results {
+		if !res.Passed {
+			t.Errorf("%s: %v", res.Name, res)
+		}
+	}
+	// A wrong expectation fails, naming the events.
+	write("t.tests.yml", strings.Replace(side, "match: false", "match: true", 1))
+	rs, _ = sigma.Load(sigma.Options{Pipelines: []*sigma.Pipeline{testPipeline}}, filepath.Join(dir, "t.yml"))
+	if res := rs[0].RunTests()[1]; res.Passed {
+		t.Errorf("a wrong expectation passed: %v", res)
+	}
+	write("t.tests.yml", "tests:\n  - name: x\n")
+	if _, err := sigma.Load(sigma.Options{Pipelines: []*sigma.Pipeline{testPipeline}}, filepath.Join(dir, "t.yml")); err == nil || !strings.Contains(err.Error(), "needs a name, match") {
+		t.Errorf("a bad sidecar: %v", err)
+	}
+}
+
+// TestRegressionDataAsTests: SigmaHQ's rules get their regression data as
+// tests, and each passes.
+func TestRegressionDataAsTests(t *testing.T) {
+	byID := loadSigmaHQ(t)
+	n := 0
+	for _, r := range byID {
+		for _, res := range r.RunTests() {
+			n++
+			if !res.Passed {
+				t.Errorf("%s %s: %v", r.ID, r.DisplayName, res)
+			}
+		}
+	}
+	if n < 200 {
+		t.Errorf("%d regression tests; want SigmaHQ's 202", n)
+	}
+}

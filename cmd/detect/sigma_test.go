@@ -30,12 +30,18 @@ func TestSigmaFiles(t *testing.T) {
 	inDir(t, map[string]string{
 		"rules/panther.yml": header + "RuleID: Panther.Rule\nCondition: action == \"x\"\n",
 		"rules/okta.yml":    sigmaRuleFile,
-		"events.jsonl":      `{"p_log_type": "Okta.SystemLog", "eventType": "user.session.start", "published": "2025-01-01T00:00:00Z", "actor": {"alternateId": "Root@ADMIN.example.com"}}` + "\n",
-		"mine.yml":          "name: mine\nlogsources:\n  - {product: custom, logtypes: [Custom.Audit]}\n",
-		"custom/c.yml":      "title: C\nid: c-1\nlogsource: {product: custom}\ndetection:\n  sel: {kind: bad}\n  condition: sel\n",
+		"rules/okta.tests.yml": "tests:\n  - name: admin\n    match: true\n    event: {eventType: user.session.start, published: x, actor: {alternateId: a@admin.example.com}}\n" +
+			"  - name: other\n    match: false\n    event: {eventType: user.session.start, published: x, actor: {alternateId: a@example.com}}\n",
+		"events.jsonl": `{"p_log_type": "Okta.SystemLog", "eventType": "user.session.start", "published": "2025-01-01T00:00:00Z", "actor": {"alternateId": "Root@ADMIN.example.com"}}` + "\n",
+		"mine.yml":     "name: mine\nlogsources:\n  - {product: custom, logtypes: [Custom.Audit]}\n",
+		"custom/c.yml": "title: C\nid: c-1\nlogsource: {product: custom}\ndetection:\n  sel: {kind: bad}\n  condition: sel\n",
 	})
 	if code, stdout, stderr := runCmd("lint", "rules"); code != 0 || !strings.Contains(stdout, "lint: 2 rules ok, 0 files with problems") {
 		t.Errorf("lint = %d\n%s%s", code, stdout, stderr)
+	}
+	// The sidecar's tests run; the sidecar is no rule file.
+	if code, stdout, stderr := runCmd("test", "rules"); code != 0 || !strings.Contains(stdout, "2 passed, 0 failed") {
+		t.Errorf("test = %d\n%s%s", code, stdout, stderr)
 	}
 	code, stdout, stderr := runCmd("scan", "--rules", "rules", "events.jsonl")
 	if code != 0 || !strings.Contains(stdout, `"ruleId":"4c1a3f2e-0d5b-4a8e-9b7c-2f6e1d3a5b70"`) || !strings.Contains(stdout, `"severity":"HIGH"`) ||
