@@ -232,6 +232,9 @@ func (f *Functions) exprOptions() []expr.Option {
 }
 
 // defines reports whether name is a function or a definition of the set.
+// Has reports whether the set has a function or definition called name.
+func (f *Functions) Has(name string) bool { return f.defines(name) }
+
 func (f *Functions) defines(name string) bool {
 	if f == nil {
 		return false

@@ -29,11 +29,11 @@ type cache[T any] struct {
 	n atomic.Int64
 }
 
-func (c *cache[T]) get(key string, make func() (T, error)) (T, error) {
+func (c *cache[T]) get(key string, build func() (T, error)) (T, error) {
 	if v, ok := c.m.Load(key); ok {
 		return v.(T), nil
 	}
-	v, err := make()
+	v, err := build()
 	if err != nil {
 		return v, err
 	}

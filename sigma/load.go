@@ -16,7 +16,9 @@ var (
 	ownFunctions     *detect.Functions
 	ownFunctionsErr  error
 	ownFunctionsOnce sync.Once
-	registered       sync.Map // *detect.Functions -> error
+	// registering makes adding the functions to a caller's set, and
+	// checking that it has them, one step.
+	registering sync.Mutex
 )
 
 // functionsFor returns fns with the Sigma functions added (a set of the
@@ -29,15 +31,12 @@ func functionsFor(fns *detect.Functions) (*detect.Functions, error) {
 		})
 		return ownFunctions, ownFunctionsErr
 	}
-	if err, ok := registered.Load(fns); ok {
-		if err != nil {
-			return nil, err.(error)
-		}
+	registering.Lock()
+	defer registering.Unlock()
+	if fns.Has("sigma_like") {
 		return fns, nil
 	}
-	err := addFunctions(fns)
-	registered.Store(fns, err)
-	if err != nil {
+	if err := addFunctions(fns); err != nil {
 		return nil, fmt.Errorf("sigma: %w", err)
 	}
 	return fns, nil

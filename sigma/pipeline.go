@@ -159,11 +159,7 @@ func (v variant) fieldExpr(name string) string {
 	if to, ok := v.rename[name]; ok {
 		name = to
 	}
-	var p *Pipeline
-	if v.pipeline != nil {
-		p = v.pipeline
-	}
-	if p != nil {
+	if p := v.pipeline; p != nil {
 		if path, ok := p.Fields.Mappings[name]; ok {
 			return pathExpr(path)
 		}

@@ -614,3 +614,18 @@ func TestRegressionDataAsTests(t *testing.T) {
 		t.Errorf("%d regression tests; want SigmaHQ's 202", n)
 	}
 }
+
+// TestCallersFunctions: rules compile with the caller's set, which gets the
+// Sigma functions once, however many files use it.
+func TestCallersFunctions(t *testing.T) {
+	fns := detect.NewFunctions()
+	src := []byte("title: T\nid: t-1\nlogsource: {product: test}\ndetection:\n  sel: {A: x}\n  condition: sel\n")
+	for i := 0; i < 2; i++ {
+		if _, err := sigma.Parse(src, "t.yml", sigma.Options{Pipelines: []*sigma.Pipeline{testPipeline}, Functions: fns}); err != nil {
+			t.Fatalf("Parse #%d: %v", i+1, err)
+		}
+	}
+	if !fns.Has("sigma_like") || fns.Has("nope") {
+		t.Error("Has does not tell the set's functions")
+	}
+}
